@@ -24,9 +24,10 @@ def _default_home() -> str:
 class Settings:
     home: str = field(default_factory=_default_home)
     url: str | None = None  # storage URL; None = SQLite file in `home`
-    embedder: str = "local"  # local | hash | openai
+    embedder: str = "local"  # local (ONNX Runtime, else torch) | torch | onnx-int8 | hash
     embed_model: str | None = None
     embed_batch: int = 64
+    embed_threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default (all cores)
     llm_provider: str | None = None  # openai | anthropic | ollama | vllm | llamacpp | lmstudio
     llm_model: str | None = None
     llm_base_url: str | None = None

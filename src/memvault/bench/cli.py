@@ -5,6 +5,7 @@ bench-results/results.jsonl and regenerate their section of BENCHMARKS.md (and p
     memvault bench retrieval --locomo locomo10.json
     memvault bench truth
     memvault bench speed --sizes 10000,100000
+    memvault bench scale --size 1000000
     memvault bench extraction | pii | poison
     memvault bench all
 """
@@ -72,12 +73,14 @@ def _embedders(kind: str, cache: Path) -> tuple[Any, Any]:
 
         emb = HashEmbedder()
         return emb, emb
-    if kind != "local":
-        raise typer.BadParameter(f"unknown embedder {kind!r}: use local or hash")
-    from ..embed.local import LocalEmbedder
+    if kind not in ("local", "onnx", "onnx-int8"):
+        raise typer.BadParameter(f"unknown embedder {kind!r}: use local, onnx, onnx-int8 "
+                                 "or hash")
+    from ..config import load_settings
+    from ..embed import make_embedder
     from .embcache import CachedEmbedder
 
-    inner = LocalEmbedder()
+    inner = make_embedder(load_settings(embedder=kind))
     return inner, CachedEmbedder(inner, cache)
 
 
@@ -280,6 +283,41 @@ def speed(
                                                                "latency vs size"))
     _publish("speed", md, {"settings": result.settings, "sizes": result.sizes,
              "ingest": result.ingest, "context": result.context}, cmd, benchmarks_file, results)
+
+
+# --------------------------------------------------------------------- scale
+
+
+@app.command()
+def scale(
+    size: Annotated[int, typer.Option(help="Memories in the tenant.")] = 1_000_000,
+    queries: Annotated[int, typer.Option(help="Queries per scenario.")] = 200,
+    pool: Annotated[int, typer.Option(help="Real texts embedded by the model.")] = 40_000,
+    embedder: EmbedderOpt = "onnx",
+    threads: Annotated[int, typer.Option(help="Threads of the query embedder.")] = 1,
+    workdir: Annotated[Path, typer.Option(help="Where the corpus is built (and kept: a "
+                                          "later run with the same size reuses it).")]
+    = Path("bench-results/scale"),
+    longmemeval: Annotated[Path, typer.Option(help="Texts and questions.")] = DEFAULT_LME,
+    cache: CacheOpt = DEFAULT_CACHE,
+    benchmarks_file: BenchFile = Path("BENCHMARKS.md"),
+    results: Results = report.DEFAULT_RESULTS,
+) -> None:
+    """Search at 1M memories: approximate vs exact vectors, latency per scenario, memory
+    and disk (see memvault/bench/scale.py)."""
+    from .scale import ScaleConfig
+    from .scale_run import run_scale_bench, scale_markdown
+
+    cfg = ScaleConfig(size=size, pool=pool, queries=queries)
+    inner, cached = _embedders(embedder, cache)
+    with _progress() as step:
+        result = run_scale_bench(cfg, inner, cached, workdir, longmemeval, threads,
+                                 progress=step)
+    cmd = _command("scale", size=size, queries=queries, pool=pool, embedder=embedder,
+                   threads=threads)
+    md = scale_markdown(result, cmd)
+    console.print(md)
+    _publish("scale", md, vars(result), cmd, benchmarks_file, results)
 
 
 # --------------------------------------------------------------------- corpora

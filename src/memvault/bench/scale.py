@@ -128,8 +128,8 @@ def query_texts(lme: Path | None, n: int, seed: int) -> list[str]:
     if len(out) < n:
         from .speed import query_texts as synthetic
 
-        for q in synthetic(n, seed):
-            out.setdefault(q, None)
+        for text in synthetic(n, seed):
+            out.setdefault(text, None)
     return list(out)[:n]
 
 

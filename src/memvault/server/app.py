@@ -98,7 +98,7 @@ def _mount_mcp(app: FastAPI) -> None:
     if importlib.util.find_spec("memvault.server.mcp") is None:
         return
     try:
-        from . import mcp  # type: ignore[attr-defined]
+        from . import mcp
     except ImportError as exc:
         log.warning("MCP not mounted", extra={"fields": {"error_type": type(exc).__name__}})
         return

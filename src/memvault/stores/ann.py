@@ -25,6 +25,7 @@ own `meta` row, so a file from another timeline is never taken for its own.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -51,6 +52,7 @@ class AnnSettings:
     expansion_add: int = 64  # efConstruction
     expansion_search: int = 64  # ef at query time (raised to the candidate count)
     oversample: float = 1.5  # candidates per wanted result, before dividing by the share
+    min_candidates: int = 400  # graph neighbours asked for at least (and ef at least)
     build_threads: int = 1  # threads of the background build (leave cores for serving)
     persist: bool = True  # save the graph next to a SQLite file and reload it on open
 
@@ -72,12 +74,31 @@ def filler(rowid: int, dim: int) -> np.ndarray:
     return vec / np.linalg.norm(vec)
 
 
+def usearch_index() -> Any:
+    """usearch's Index class. onnxruntime is imported first when it is installed: with
+    usearch's compiled module loaded, importing onnxruntime crashes the process (SIGSEGV
+    in its extension's init; usearch 2.26.6 with onnxruntime 1.28-1.32, both pybind11
+    modules). In the other order both work. Nothing else in memvault imports usearch."""
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index
+
+
+def usearch_available() -> bool:
+    try:
+        usearch_index()
+    except ImportError:
+        return False
+    return True
+
+
 class Hnsw:
     """A usearch HNSW graph keyed by rowid, with slot-reusing (scrubbing) updates."""
 
     def __init__(self, dim: int, settings: AnnSettings) -> None:
-        from usearch.index import Index
-
+        Index = usearch_index()  # noqa: N806
         self.dim = dim
         self.settings = settings
         self.index = Index(ndim=dim, metric="cos", dtype=settings.dtype,
@@ -115,9 +136,10 @@ class Hnsw:
         return out
 
 
-def candidate_count(want: int, share: float, oversample: float) -> int:
+def candidate_count(want: int, share: float, settings: AnnSettings) -> int:
     """How many graph neighbours to ask for so ~`want` survive a mask covering `share`."""
-    return max(want, math.ceil(want * oversample / max(share, 1e-9)))
+    return max(want, settings.min_candidates,
+               math.ceil(want * settings.oversample / max(share, 1e-9)))
 
 
 # -- persistence next to a SQLite file ---------------------------------------------------
@@ -156,7 +178,14 @@ class AnnFiles:
                 "SELECT DISTINCT memory_rowid FROM changelog WHERE seq > ?", (seq,))]
 
     def publish(self, graph: Hnsw, seq: int, model: str) -> bool:
-        """Save `graph` as reflecting `seq`, unless a row changed since is now hidden."""
+        """Save `graph` as reflecting `seq`, unless a row changed since is now hidden.
+        False if it was not published (an erasure may unlink the file being written)."""
+        try:
+            return self._publish(graph, seq, model)
+        except OSError:
+            return False
+
+    def _publish(self, graph: Hnsw, seq: int, model: str) -> bool:
         token = secrets.token_hex(8)
         path = self._file(token)
         tmp = path + ".tmp"

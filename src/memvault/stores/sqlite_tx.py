@@ -256,17 +256,16 @@ class SqliteTx:
         # a reload drops the approximate graph: with one, catch up row by row instead
         full = (index.last_seq == 0 or lo > index.last_seq + 1
                 or (hi - index.last_seq > _FULL_RELOAD_AT and index.ann is None))
+        sql = ("SELECT m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.kind, m.status, v.model,"
+               " v.vec FROM memories m LEFT JOIN vectors v ON v.memory_rowid = m.rowid")
         if full:
             index.reset()
-            index.model = model
-            sql_where, args = "", []
+            expect = self.conn.execute("SELECT max(rowid) FROM memories").fetchone()[0] or 0
+            index.bulk_load(self.conn.execute(sql), model, expect)
         else:
-            sql_where = (" WHERE m.rowid IN (SELECT memory_rowid FROM changelog WHERE seq > ?)")
-            args = [index.last_seq]
-        index.model = index.model or model
-        sql = ("SELECT m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.kind, m.status, v.model,"
-               " v.vec FROM memories m LEFT JOIN vectors v ON v.memory_rowid = m.rowid" + sql_where)
-        index.upsert(IndexRow(*r) for r in self.conn.execute(sql, args))
+            sql += " WHERE m.rowid IN (SELECT memory_rowid FROM changelog WHERE seq > ?)"
+            index.model = index.model or model
+            index.upsert(IndexRow(*r) for r in self.conn.execute(sql, [index.last_seq]))
         index.last_seq = hi
         index.after_sync(None if self.store.in_memory else AnnFiles(self.store))
 
