@@ -256,3 +256,58 @@ def test_embedding_model_change_is_detected_and_reindexed(db_url: str) -> None:
         assert v.reindex() == 1
         hits = v.search("reindex", user_id="u")
         assert hits[0].memory.id == m.id and hits[0].signals["vector"] > 0
+
+
+def test_vector_leg_applies_time_bounds_exactly(vault: memvault.Vault) -> None:
+    """since/until are masks over the index's event-time column (rounded to the ms) and
+    re-checked in SQL: a bound equal to a memory's time includes it (since) or excludes
+    it (until), down to the microsecond."""
+    from memvault.stores.base import Filters
+    from memvault.types import Scope
+
+    at = [datetime(2024, 3, 1, 12, 0, 0, us, tzinfo=UTC) for us in (100, 400, 900)]
+    added = vault.add([{"role": "user", "content": f"trip number {i}", "timestamp": t}
+                       for i, t in enumerate(at)], user_id="u", infer=False).memories
+    query = vault.embedder.embed(["trip number"])[0]
+    scope = Scope("default", "u")
+
+    def found(**bounds: datetime) -> set[str]:
+        with vault.store.read() as tx:
+            hits = tx.vector_search(scope, query, vault.embedder.name, Filters(**bounds), 10)
+        return {mid for mid, _ in hits}
+
+    ids = [m.id for m in added]
+    assert found() == set(ids)
+    assert found(since=at[1]) == {ids[1], ids[2]}
+    assert found(until=at[1]) == {ids[0]}
+    assert found(since=at[0], until=at[2]) == {ids[0], ids[1]}
+    assert found(since=datetime(2024, 3, 2, tzinfo=UTC)) == set()
+
+
+def test_sources_index_is_backfilled_by_its_migration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A vault made before migration 0003 gets memory_sources filled on open, so stale
+    evidence and erasure of derived memories keep working."""
+    import sqlean
+
+    from memvault.types import Scope
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with memvault.open(url, embedder=HashEmbedder(), extractor="none") as v:
+        msgs = v.add(["I live in Paris", "I moved to Berlin"], user_id="u", infer=False).memories
+        v.remember("Lives in Paris", user_id="u", key="user.city", sources=[msgs[0].id])
+        v.remember("Lives in Berlin", user_id="u", key="user.city", sources=[msgs[1].id])
+    conn = sqlean.connect(str(tmp_path / "old.db"))
+    conn.executescript("DROP TABLE memory_sources; DROP TRIGGER tr_memory_sources_insert;"
+                       " DROP TRIGGER tr_memory_sources_update;"
+                       " DROP TRIGGER tr_memory_sources_delete;"
+                       " DELETE FROM schema_migrations WHERE version = 3;")
+    conn.close()
+    with memvault.open(url, embedder=HashEmbedder(), extractor="none") as v:
+        with v.store.read() as tx:
+            assert tx.superseded_sources(Scope("default", "u"), [m.id for m in msgs]) == {
+                msgs[0].id}
+            derived = tx.derived_from(Scope("default", "u"), [msgs[1].id])
+        assert [m.content for m in derived] == ["Lives in Berlin"]
+        v.forget(user_id="u")
+        with v.store.read() as tx:  # nothing derived still holds content
+            assert tx.derived_from(Scope("default", "u"), [m.id for m in msgs]) == []

@@ -29,6 +29,9 @@ class Weights:
     per_source_cap: int = 3
 
 
+VECTOR_NOISE = 1e-5  # |cosine| below this is rounding noise (it differs between backends)
+
+
 def fuse(keyword: Mapping[str, float], vector: Mapping[str, float],
          w: Weights) -> dict[str, dict[str, float]]:
     """Linear fusion of max-normalised BM25 and cosine similarity, with both raw signals."""
@@ -36,7 +39,8 @@ def fuse(keyword: Mapping[str, float], vector: Mapping[str, float],
     out: dict[str, dict[str, float]] = {}
     for mid in set(keyword) | set(vector):
         kw = keyword.get(mid, 0.0) / top_kw if top_kw > 0 else 0.0
-        vec = max(0.0, vector.get(mid, 0.0))
+        vec = vector.get(mid, 0.0)
+        vec = vec if vec > VECTOR_NOISE else 0.0  # float32 rounding, not similarity
         out[mid] = {"keyword": kw, "bm25": keyword.get(mid, 0.0), "vector": vec,
                     "relevance": w.vector * vec + w.keyword * kw}
     return out

@@ -48,6 +48,7 @@ class SqliteStore:
         self.durable = durable
         self.busy_timeout_ms = busy_timeout_ms
         self.index = VectorIndex()
+        self.df_cache: dict[str, tuple[int, int]] = {}  # term -> (documents, changelog seq)
         self._local = threading.local()
         self._conns: list[Any] = []
         self._conns_lock = threading.Lock()
@@ -240,9 +241,18 @@ class _nullcontext:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (no semicolons inside our statements' bodies)."""
-    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration into complete statements (a trigger body's semicolons included)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete statement at the end of a migration: {current[:80]!r}")
+    return [s.rstrip(";").strip() for s in out if s.strip(" \n;")]
 
 
 __all__ = ["COLUMNS", "SqliteStore"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._util import canonical_json, from_iso, now, to_iso
+from .._util import aware, canonical_json, from_iso, now, to_iso
 from ..audit import GENESIS, chain_hash
 from ..errors import Conflict, InvalidInput, NotFound
 from ..textindex import (
@@ -41,6 +42,12 @@ _FULL_RELOAD_AT = 50_000
 
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
+
+
+def _epoch(at: datetime | None, widen: float) -> float | None:
+    """Unix time for an index mask, widened by `widen` s: the index holds event times
+    rounded to the millisecond, and SQL re-checks the exact bound on every row found."""
+    return None if at is None else aware(at).timestamp() + widen
 
 
 def _in(values: Sequence[Any]) -> str:
@@ -158,12 +165,16 @@ class SqliteTx:
         if not ids:
             return set()
         scope_sql, scope_args = scope_clause(scope)
-        cited = (f"SELECT j.value FROM memories m, json_each(m.sources) j WHERE {scope_sql}"
-                 f" AND m.status = ? AND j.value IN ({_in(ids)})")
+        # CROSS JOIN: SQLite then starts from the few cited rows, never the scope index
+        sql = ("SELECT s.source_id, m.status FROM memory_sources s"
+               " CROSS JOIN memories m ON m.rowid = s.memory_rowid"
+               f" WHERE s.source_id IN ({_in(ids)}) AND {scope_sql}"
+               " AND m.status IN ('superseded', 'active')")
+        cited: dict[str, set[str]] = {"superseded": set(), "active": set()}
+        for source_id, status in self.conn.execute(sql, [*ids, *scope_args]):
+            cited[status].add(source_id)
         # stale: evidence only for superseded values, not also for a current one
-        sql = f"{cited} EXCEPT {cited}"
-        args = [*scope_args, "superseded", *ids, *scope_args, "active", *ids]
-        return {r[0] for r in self.conn.execute(sql, args)}
+        return cited["superseded"] - cited["active"]
 
     def find_by_hash(self, scope: Scope, content_hash: str, kind: str) -> builtins.list[Memory]:
         where, args = self._exact_scope(scope)
@@ -201,9 +212,24 @@ class SqliteTx:
         return [(r[0], -float(r[1])) for r in rows]
 
     def _doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Document frequencies for the keyword plan. fts5vocab counts a term's documents
+        by reading its whole posting list (100k entries for a scope token at 100k
+        memories), so counts are cached per store and recounted once the store has
+        changed by more than a tenth of the count (the plan only needs magnitudes)."""
         self.store.ensure_vocab(self.conn)
-        sql = "SELECT doc FROM temp.fts_vocab WHERE term = ?"
-        return {t: (self.conn.execute(sql, (t,)).fetchone() or (0,))[0] for t in terms}
+        seq = self.conn.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0
+        cache = self.store.df_cache
+        out: dict[str, int] = {}
+        for t in terms:
+            hit = cache.get(t)
+            if hit is None or abs(seq - hit[1]) > max(50, hit[0] // 10):
+                row = self.conn.execute("SELECT doc FROM temp.fts_vocab WHERE term = ?",
+                                        (t,)).fetchone()
+                hit = cache[t] = ((row or (0,))[0], seq)
+            out[t] = hit[0]
+        if len(cache) > 50_000:
+            cache.clear()
+        return out
 
     def vector_search(self, scope: Scope, vector: np.ndarray, model: str, filters: Filters,
                       limit: int) -> builtins.list[tuple[str, float]]:
@@ -214,8 +240,12 @@ class SqliteTx:
                 statuses: Sequence[str] = ("active", "superseded", "expired")
             else:
                 statuses = filters.statuses
-            mask = index.mask(scope, filters.kinds, statuses, filters.user_only)
-            if mask is not None and filters.needs_sql_prefilter:
+            # since/until are masks over the index's event-time column; the rest of the
+            # filters that the index does not hold need the rows from SQL
+            mask = index.mask(scope, filters.kinds, statuses, filters.user_only,
+                              _epoch(filters.since, -0.002), _epoch(filters.until, 0.002))
+            rest = dataclasses.replace(filters, since=None, until=None)
+            if mask is not None and rest.needs_sql_prefilter:
                 mask &= self._allowed_mask(scope, filters)
             found = index.search(vector, model, mask, limit * 2)
         return self._recheck(scope, filters, found)[:limit]
@@ -257,7 +287,8 @@ class SqliteTx:
         full = (index.last_seq == 0 or lo > index.last_seq + 1
                 or (hi - index.last_seq > _FULL_RELOAD_AT and index.ann is None))
         sql = ("SELECT m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.kind, m.status, v.model,"
-               " v.vec FROM memories m LEFT JOIN vectors v ON v.memory_rowid = m.rowid")
+               " v.vec, unixepoch(COALESCE(m.valid_from, m.created_at), 'subsec')"
+               " FROM memories m LEFT JOIN vectors v ON v.memory_rowid = m.rowid")
         if full:
             index.reset()
             expect = self.conn.execute("SELECT max(rowid) FROM memories").fetchone()[0] or 0
@@ -434,24 +465,17 @@ class SqliteTx:
 
     def derived_from(self, scope: Scope, ids: Sequence[str]) -> builtins.list[Memory]:
         """Memories in scope (any status) that still have content and name one of `ids` in
-        their `sources`: what an erasure of `ids` must also reach. One indexed query, not a
-        scan of the subject's memories in Python."""
+        their `sources`: what an erasure of `ids` must also reach. A seek on the
+        memory_sources table, not a scan of the subject's memories."""
         if not ids:
             return []
-        where = (f"m.content != '' AND m.sources != '[]' AND m.id NOT IN ({_in(ids)})"
-                 f" AND EXISTS (SELECT 1 FROM json_each(m.sources) j"
-                 f" WHERE j.value IN ({_in(ids)}))")
-        if scope.user_id is None or scope.agent_id is not None:
-            return self._select(scope, where, [*ids, *ids])
-        # the user's rows, then the shared ones: two seeks on the scope index instead of
-        # a scan of the tenant for "user_id = ? OR user_id IS NULL"
-        out: builtins.list[Memory] = []
-        for owner, args in (("m.user_id = ?", [scope.user_id]), ("m.user_id IS NULL", [])):
-            sql = (f"SELECT {SELECT_COLS} FROM memories m INDEXED BY ix_memories_scope"
-                   f" WHERE m.tenant = ? AND {owner} AND {where}")
-            out += [from_row(r) for r in
-                    self.conn.execute(sql, [scope.tenant, *args, *ids, *ids])]
-        return out
+        scope_sql, scope_args = scope_clause(scope)
+        sql = (f"SELECT {SELECT_COLS} FROM memory_sources s"
+               " CROSS JOIN memories m ON m.rowid = s.memory_rowid"  # from the cited rows
+               f" WHERE s.source_id IN ({_in(ids)}) AND {scope_sql} AND m.content != ''"
+               f" AND m.id NOT IN ({_in(ids)})")
+        found = (from_row(r) for r in self.conn.execute(sql, [*ids, *scope_args, *ids]))
+        return list({m.id: m for m in found}.values())  # one row per memory cited twice
 
     # -- erasure details (memvault.governance) -------------------------------------------
     def count_live(self, tenant: str, user_id: str) -> int:

@@ -52,6 +52,7 @@ class IndexRow:
     status: str
     model: str | None
     vec: bytes | None
+    when: float | None = None  # unix time of COALESCE(valid_from, created_at)
 
 
 class _Codes:
@@ -93,6 +94,7 @@ class VectorIndex:
         self.codes = _Codes()
         self.vecs = np.zeros((0, 0), dtype=np.float32)
         self.rowids = np.zeros(0, dtype=np.int64)
+        self.when = np.zeros(0, dtype=np.float64)  # event time, for since/until masks
         self.cols: dict[str, np.ndarray] = {}
         self.last_seq = 0
         self.ann: Hnsw | None = None  # the live graph, when there is one
@@ -120,10 +122,12 @@ class VectorIndex:
         cap = max(1024, need, self.cap * 2)
         vecs = np.zeros((cap, self.dim or 0), dtype=np.float32)
         rowids = np.full(cap, -1, dtype=np.int64)
+        when = np.zeros(cap, dtype=np.float64)
         if self.n:
             vecs[: self.n] = self.vecs[: self.n]
             rowids[: self.n] = self.rowids[: self.n]
-        self.vecs, self.rowids = vecs, rowids
+            when[: self.n] = self.when[: self.n]
+        self.vecs, self.rowids, self.when = vecs, rowids, when
         cols = {}
         for name in ("tenant", "user", "agent", "kind", "status"):
             col = np.full(cap, NULL, dtype=np.int32)
@@ -166,6 +170,7 @@ class VectorIndex:
             self.vecs[a:b] = np.frombuffer(b"".join(r[8] for r in keep),
                                            dtype=np.float32).reshape(len(keep), -1)
             self.rowids[a:b] = [r[0] for r in keep]
+            self.when[a:b] = [r[9] if len(r) > 9 and r[9] is not None else 0.0 for r in keep]
             self.pos.update(zip((r[0] for r in keep), range(a, b), strict=True))
             self.ids.extend(r[1] for r in keep)
             for name, i in (("tenant", 2), ("user", 3), ("agent", 4), ("kind", 5),
@@ -186,6 +191,7 @@ class VectorIndex:
         elif self.cols["status"][p] == NULL or not np.array_equal(self.vecs[p], vec):
             self._touch(row.rowid)
         self.vecs[p] = vec
+        self.when[p] = row.when or 0.0
         c = self.cols
         c["tenant"][p] = self.codes.code(row.tenant)
         c["user"][p] = self.codes.code(row.user_id)
@@ -207,8 +213,10 @@ class VectorIndex:
             self._dirty[rowid] = self._stamp
 
     def mask(self, scope: Scope, kinds: Sequence[str], statuses: Sequence[str],
-             user_only: bool = False) -> np.ndarray | None:
-        """Rows visible to `scope` with the given kinds/statuses, or None if none can be."""
+             user_only: bool = False, since: float | None = None,
+             until: float | None = None) -> np.ndarray | None:
+        """Rows visible to `scope` with the given kinds/statuses and event time in
+        [since, until) (unix seconds), or None if none can be."""
         n, c, look = self.n, self.cols, self.codes.lookup
         tenant = look(scope.tenant)
         if tenant is None or n == 0:
@@ -225,6 +233,10 @@ class VectorIndex:
         m &= _isin(c["status"][:n], [look(s) for s in statuses])
         if kinds:
             m &= _isin(c["kind"][:n], [look(k) for k in kinds])
+        if since is not None:
+            m &= self.when[:n] >= since
+        if until is not None:
+            m &= self.when[:n] < until
         return m
 
     # -- search ------------------------------------------------------------------------
