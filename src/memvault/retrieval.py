@@ -13,8 +13,10 @@ query that is clearly about that period ("what did I say/tell you/mention... <ti
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
@@ -73,6 +75,28 @@ def in_focus(m: Memory, focus: TimeFocus) -> bool:
     return when is not None and focus.range.start <= when < focus.range.end
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The threads that run keyword legs beside the caller's vector leg (one per core)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
+                                       thread_name_prefix="memvault-keyword")
+        return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool
+    _pool = None  # a forked child has the object but not its threads
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 class Retriever:
     def __init__(self, vault: Vault, weights: Weights | None = None) -> None:
         self.vault = vault
@@ -95,13 +119,24 @@ class Retriever:
 
     def candidates(self, scope: Scope, query: str, f: Filters,
                    pool: int) -> tuple[dict[str, dict[str, float]], list[Memory]]:
-        vec = self.embed_query(query)
+        """Both legs' candidates, fused, with their memories. The keyword leg runs on a
+        worker thread while this one embeds the query and runs the vector leg (SQLite,
+        numpy, usearch and the embedder release the GIL): the latency is the slower
+        leg's, not their sum. No transaction is held while waiting for the worker (an
+        in-memory store serialises its transactions)."""
+        store = self.vault.store
         terms = query_terms(query)
-        model = self.vault.embedder.name
-        with self.vault.store.read() as tx:
-            kw = dict(tx.keyword_search(scope, terms, f, pool))
-            vs = dict(tx.vector_search(scope, vec, model, f, pool))
-            fused = fuse(kw, vs, self.weights)
+
+        def keyword_leg() -> list[tuple[str, float]]:
+            with store.read() as tx:
+                return tx.keyword_search(scope, terms, f, pool)
+
+        pending = _workers().submit(keyword_leg)
+        vec = self.embed_query(query)
+        with store.read() as tx:
+            vs = dict(tx.vector_search(scope, vec, self.vault.embedder.name, f, pool))
+        fused = fuse(dict(pending.result()), vs, self.weights)
+        with store.read() as tx:
             memories = tx.get(scope, list(fused))
             stale = tx.superseded_sources(scope, [m.id for m in memories if m.kind == "message"])
         for mid in stale:
