@@ -231,3 +231,21 @@ def test_usearch_then_onnxruntime_imports_cleanly() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-500:]
+
+
+def test_close_stops_a_graph_build_in_progress(world: tuple[str, TableEmbedder],
+                                               tmp_path: Path) -> None:
+    """A process that closes its vault while a graph is being built must not leave the
+    build's native threads running (at exit that aborts: "terminate called without an
+    active exception")."""
+    src, emb = world
+    db = tmp_path / "vault.db"
+    db.write_bytes(Path(src).read_bytes())
+    v = _open(f"sqlite:///{db}", emb)
+    v.store.index.configure(AnnSettings(threshold=400, min_fraction=0.05, persist=False))
+    v.search("start the build", user_id="big")
+    worker = v.store.index._worker
+    assert worker is not None  # the build was started by that first search
+    v.close()
+    assert not worker.is_alive()
+    assert v.store.index.ann is None and v.store.index.n == 0

@@ -207,6 +207,7 @@ class SqliteStore:
         return [self.path, self.path + "-wal", self.path + "-shm"]
 
     def close(self) -> None:
+        self.index.shutdown()  # stop a graph build: its native threads must not outlive us
         with self._conns_lock:
             conns, self._conns = self._conns, []
         self._closed = True

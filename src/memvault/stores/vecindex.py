@@ -411,6 +411,16 @@ class VectorIndex:
         if seq is not None and self._want_publish and self.files is not None:
             self._want_publish = not self.files.publish(graph, seq, str(self.model))
 
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Drop the index and wait for its graph worker to notice (it checks between
+        chunks): a process exiting during a build otherwise aborts in native code."""
+        with self.lock:
+            worker = self._worker
+            self._clear()
+            self._ready.notify_all()
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
     def wait_ann(self, timeout: float = 60.0) -> bool:
         """Block until no graph work is pending (tests, benchmarks); True if a graph is
         live and caught up."""
