@@ -30,7 +30,7 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# Long runs: retrieval/truth/speed/corpora, then crash (1,000 kills), durability and soak.
+# Long runs: retrieval/truth/speed/REST/corpora, then crash (1,000 kills), durability and soak.
 bench: $(STAMP)
 	$(BIN)/memvault bench all
 	$(BIN)/python -m memvault.reliability.crash --kills 1000 --writers 4 --durable-kills 200 --benchmarks BENCHMARKS.md

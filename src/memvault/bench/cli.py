@@ -3,9 +3,13 @@ bench-results/results.jsonl and regenerate their section of BENCHMARKS.md (and p
 
     memvault bench retrieval --longmemeval ../shared/datasets/longmemeval/longmemeval_s_dev.jsonl.gz
     memvault bench retrieval --locomo locomo10.json
+    memvault bench context --longmemeval ../shared/datasets/longmemeval/longmemeval_s_dev.jsonl.gz
+    memvault bench kupdate --longmemeval ../shared/datasets/longmemeval/longmemeval_s_dev.jsonl.gz
     memvault bench truth
     memvault bench speed --sizes 10000,100000
     memvault bench scale --size 1000000
+    memvault bench rest --threads 8 --seconds 20
+    memvault bench embedders
     memvault bench extraction | pii | poison
     memvault bench all
 """
@@ -48,8 +52,8 @@ BenchFile = Annotated[Path, typer.Option("--benchmarks-file", help="Markdown fil
                                          "section is regenerated.")]
 Results = Annotated[Path, typer.Option("--results", help="JSON-lines results file.")]
 ImgDir = Annotated[Path, typer.Option("--img-dir", help="Where plots are written.")]
-EmbedderOpt = Annotated[str, typer.Option("--embedder", help="local (all-MiniLM-L6-v2) or "
-                                          "hash (fast, not semantic).")]
+EmbedderOpt = Annotated[str, typer.Option("--embedder", help="local (all-MiniLM-L6-v2), torch, "
+                                          "onnx, onnx-int8 or hash (fast, not semantic).")]
 CacheOpt = Annotated[Path, typer.Option("--cache", help="Persistent embedding cache.")]
 
 
@@ -73,9 +77,9 @@ def _embedders(kind: str, cache: Path) -> tuple[Any, Any]:
 
         emb = HashEmbedder()
         return emb, emb
-    if kind not in ("local", "onnx", "onnx-int8"):
-        raise typer.BadParameter(f"unknown embedder {kind!r}: use local, onnx, onnx-int8 "
-                                 "or hash")
+    if kind not in ("local", "torch", "onnx", "onnx-int8"):
+        raise typer.BadParameter(f"unknown embedder {kind!r}: use local, torch, onnx, "
+                                 "onnx-int8 or hash")
     from ..config import load_settings
     from ..embed import make_embedder
     from .embcache import CachedEmbedder
@@ -165,14 +169,101 @@ def _retrieval_one(dataset: str, path: Path, loader: Any, limit: int | None, emb
                        f"{dataset}: turn level")
     render.print_table(console, rows, ("system", "question type", "n", *render.SESSION_COLS),
                        f"{dataset}: session level")
-    image = img_dir / f"recall_at_k_{dataset}.png"
+    # another real model gets its own section and plot, so the default's figures stay
+    # (hash, the test embedder, writes the plain ones like every other bench)
+    tag = dataset if embedder in ("local", "hash") else f"{dataset}-{embedder}"
+    image = img_dir / f"recall_at_k_{tag}.png"
     report.plot_recall_at_k(render.recall_curves(summary, KS), image,
                             title=f"{dataset}: turn-level recall@k")
-    md = render.retrieval_markdown(summary, cmd, f"Retrieval: {dataset} ({Path(path).name})",
+    title = f"Retrieval: {dataset} ({Path(path).name})" + (
+        "" if tag == dataset else f", embedder {embedder}")
+    md = render.retrieval_markdown(summary, cmd, title,
                                    render.image_link(image, benchmarks_file, "recall@k"),
                                    getattr(emb, "name", embedder))
-    _publish(f"retrieval-{dataset}", md, {"dataset": dataset, "path": str(path), "limit": limit,
-             "embedder": embedder, "summary": summary}, cmd, benchmarks_file, results)
+    _publish(f"retrieval-{tag}", md, {"dataset": dataset, "path": str(path), "limit": limit,
+             "embedder": embedder, "model": getattr(emb, "name", embedder),
+             "summary": summary}, cmd, benchmarks_file, results)
+
+
+# --------------------------------------------------------------------- context
+
+
+@app.command()
+def context(
+    longmemeval: Annotated[Path, typer.Option(help="LongMemEval file (.json/.jsonl[.gz]).")]
+    = DEFAULT_LME,
+    limit: Annotated[int | None, typer.Option(help="Only the first N conversations.")] = None,
+    budgets: Annotated[str, typer.Option(help="Token budgets, comma-separated.")]
+    = "1000,2000,4000",
+    embedder: EmbedderOpt = "local",
+    cache: CacheOpt = DEFAULT_CACHE,
+    workdir: Annotated[Path | None, typer.Option(help="Keep the vault files here.")] = None,
+    benchmarks_file: BenchFile = Path("BENCHMARKS.md"),
+    results: Results = report.DEFAULT_RESULTS,
+) -> None:
+    """Evidence turns inside `vault.context` at each token budget, and its size against
+    the whole history (LongMemEval; see memvault/bench/contextbench.py)."""
+    from .contextbench import COLUMNS, context_markdown, run_context, summarise
+    from .datasets import load_longmemeval
+    from .retrieval import answerable
+
+    if not longmemeval.is_file():
+        raise typer.BadParameter(f"no LongMemEval file at {longmemeval}")
+    sizes, (_, emb) = _sizes(budgets, "--budgets"), _embedders(embedder, cache)
+    total = sum(len(answerable(s)) for s in load_longmemeval(longmemeval, limit=limit))
+    t0 = time.perf_counter()
+    with _progress() as step:
+        run = run_context(load_longmemeval(longmemeval, limit=limit), emb, budgets=sizes,
+                          workdir=workdir, progress=lambda n: step("questions", n, total))
+    summary = summarise(run)
+    render.print_table(console, summary["rows"], COLUMNS, f"context: {longmemeval.name}")
+    console.print(f"[dim]{summary['questions']} questions in "
+                  f"{time.perf_counter() - t0:.0f} s[/dim]")
+    cmd = _command("context", longmemeval=longmemeval, limit=limit,
+                   budgets=",".join(map(str, sizes)), embedder=embedder)
+    md = context_markdown(summary, cmd, f"Context: longmemeval ({longmemeval.name})",
+                          getattr(emb, "name", embedder))
+    _publish("context-longmemeval", md, {"dataset": "longmemeval", "path": str(longmemeval),
+             "limit": limit, "embedder": embedder, "summary": summary}, cmd, benchmarks_file,
+             results)
+
+
+# --------------------------------------------------------------------- kupdate
+
+
+@app.command()
+def kupdate(
+    longmemeval: Annotated[Path, typer.Option(help="LongMemEval file (.json/.jsonl[.gz]).")]
+    = DEFAULT_LME,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    k: Annotated[int, typer.Option(help="Hits per search.")] = 20,
+    embedder: EmbedderOpt = "local",
+    cache: CacheOpt = DEFAULT_CACHE,
+    benchmarks_file: BenchFile = Path("BENCHMARKS.md"),
+    results: Results = report.DEFAULT_RESULTS,
+) -> None:
+    """Knowledge updates: does the newest evidence rank above the stale one, with the rules
+    extractor and with messages only (LongMemEval; see memvault/bench/kupdate.py)."""
+    from .kupdate import question_rows, run_modes, summary_rows, update_markdown, update_texts
+
+    if not longmemeval.is_file():
+        raise typer.BadParameter(f"no LongMemEval file at {longmemeval}")
+    _, emb = _embedders(embedder, cache)
+    texts, total = update_texts(longmemeval, limit)
+    _warm(emb, texts)
+    with _progress() as step:
+        runs = run_modes(longmemeval, emb, k=k, limit=limit,
+                         progress=lambda mode, n: step(mode, n, total))
+    rows = summary_rows(runs)
+    render.print_table(console, rows, list(rows[0]), f"kupdate: {longmemeval.name}")
+    qrows = question_rows(runs)
+    render.print_table(console, qrows, list(qrows[0]) if qrows else [], "kupdate: ranks")
+    cmd = _command("kupdate", longmemeval=longmemeval, limit=limit, k=k, embedder=embedder)
+    md = update_markdown(runs, cmd, f"Knowledge updates: longmemeval ({longmemeval.name})",
+                         getattr(emb, "name", embedder), k)
+    _publish("kupdate-longmemeval", md, {"dataset": "longmemeval", "path": str(longmemeval),
+             "limit": limit, "k": k, "embedder": embedder, "runs": runs}, cmd,
+             benchmarks_file, results)
 
 
 # --------------------------------------------------------------------- truth
@@ -231,13 +322,14 @@ def _truth(tenants: int, users: int, sessions: int, seed: int, floor: float | No
 # --------------------------------------------------------------------- speed
 
 
-def _sizes(text: str) -> list[int]:
+def _sizes(text: str, option: str = "--sizes") -> list[int]:
     try:
         sizes = sorted({int(s.replace("_", "")) for s in text.split(",") if s.strip()})
     except ValueError as exc:
-        raise typer.BadParameter(f"--sizes must be comma-separated integers, got {text!r}") from exc
+        raise typer.BadParameter(f"{option} must be comma-separated integers, "
+                                 f"got {text!r}") from exc
     if not sizes or sizes[0] < 1:
-        raise typer.BadParameter("--sizes needs at least one positive size")
+        raise typer.BadParameter(f"{option} needs at least one positive value")
     return sizes
 
 
@@ -320,6 +412,41 @@ def scale(
     _publish("scale", md, vars(result), cmd, benchmarks_file, results)
 
 
+# --------------------------------------------------------------------- rest
+
+
+@app.command()
+def rest(
+    memories: Annotated[int, typer.Option(help="Memories in the seeded vault.")] = 10_000,
+    users: Annotated[int, typer.Option(help="Users they are split over (one tenant).")] = 4,
+    threads: Annotated[int, typer.Option(help="Client threads (the fixed concurrency).")] = 8,
+    seconds: Annotated[float, typer.Option(help="Measured seconds per phase and mode.")] = 20.0,
+    warmup: Annotated[float, typer.Option(help="Uncounted seconds before each.")] = 2.0,
+    rounds: Annotated[int, typer.Option(help="Alternating REST/library slices.")] = 4,
+    mix: Annotated[bool, typer.Option(help="Also a 70/30 search/add phase.")] = True,
+    embedder: EmbedderOpt = "local",
+    cache: CacheOpt = DEFAULT_CACHE,
+    benchmarks_file: BenchFile = Path("BENCHMARKS.md"),
+    results: Results = report.DEFAULT_RESULTS,
+) -> None:
+    """REST search and add latency p50/p95/p99 and throughput at a fixed concurrency,
+    beside the same calls through the library (see memvault/bench/rest.py)."""
+    from .rest import COLUMNS, RestConfig, rest_markdown, rest_rows, run_rest
+    from .speed import sentence_pool
+
+    cfg = RestConfig(memories=memories, users=users, threads=threads, seconds=seconds,
+                     warmup=warmup, rounds=rounds, mix=mix)
+    inner, cached = _embedders(embedder, cache)
+    _warm(cached, sentence_pool(cfg.pool, cfg.seed))
+    with _progress() as step:
+        result = run_rest(cfg, inner, cached, embedder, progress=step)
+    render.print_table(console, rest_rows(result), COLUMNS, "rest: latency (ms), req/s")
+    cmd = _command("rest", memories=memories, users=users, threads=threads, seconds=seconds,
+                   warmup=warmup, rounds=rounds, no_mix=not mix, embedder=embedder)
+    _publish("rest", rest_markdown(result, cmd), {"settings": result.settings,
+             "phases": result.phases}, cmd, benchmarks_file, results)
+
+
 # --------------------------------------------------------------------- corpora
 
 
@@ -398,14 +525,57 @@ def all_(
     if lme or locomo:
         retrieval(longmemeval=lme, locomo=locomo, limit=None, embedder=embedder, cache=cache,
                   img_dir=img_dir, **files)
+    if lme:
+        context(longmemeval=lme, limit=None, budgets="1000,2000,4000", embedder=embedder,
+                cache=cache, workdir=None, **files)
+        kupdate(longmemeval=lme, limit=None, k=20, embedder=embedder, cache=cache, **files)
     passed = _truth(3, 10, 10, 7, None, embedder, cache, None, **files)
     speed(sizes=sizes, queries=200, pool=4000, ingest=1000, batch=50, embedder=embedder,
           cache=cache, img_dir=img_dir, **files)
+    rest(memories=10_000, users=4, threads=8, seconds=20.0, warmup=2.0, rounds=4, mix=True,
+         embedder=embedder, cache=cache, **files)
     for name in CORPORA:
         _corpus(name, None, **files)
     if not passed:
         console.print("[red]truth benchmark failed its safety targets[/red]")
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------- embedders
+
+
+@app.command()
+def embedders(
+    longmemeval: Annotated[Path, typer.Option(help="LongMemEval file: the questions are the "
+                                              "queries, its turns the batch texts.")]
+    = DEFAULT_LME,
+    kinds: Annotated[str, typer.Option(help="Backends, comma-separated.")]
+    = "torch,onnx,onnx-int8",
+    queries: Annotated[int, typer.Option(help="Single-query calls per backend and "
+                                         "thread setting.")] = 200,
+    turns: Annotated[int, typer.Option(help="Turns for throughput and cosines.")] = 512,
+    batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
+    rounds: Annotated[int, typer.Option(help="Throughput rounds (best kept).")] = 2,
+    benchmarks_file: BenchFile = Path("BENCHMARKS.md"),
+    results: Results = report.DEFAULT_RESULTS,
+) -> None:
+    """torch, ONNX float32 and ONNX int8 side by side: latency, throughput, cosine, and
+    their retrieval figures from the results file (see memvault/bench/embedders.py)."""
+    from . import embedders as E
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not chosen or set(chosen) - set(E.KINDS):
+        raise typer.BadParameter(f"--kinds takes {', '.join(E.KINDS)}, got {kinds!r}")
+    if not longmemeval.is_file():
+        raise typer.BadParameter(f"no LongMemEval file at {longmemeval}")
+    summary = E.bench(longmemeval, chosen, queries, turns, batch, rounds, results=results)
+    render.print_table(console, summary["rows"], E.COLUMNS, "embedders")
+    render.print_table(console, summary["retrieval"], E.RETRIEVAL_COLUMNS,
+                       f"retrieval, from {results}")
+    cmd = _command("embedders", longmemeval=longmemeval, kinds=",".join(chosen),
+                   queries=queries, turns=turns, batch=batch, rounds=rounds)
+    md = E.embedders_markdown(summary, cmd, "Embedders: torch, ONNX float32, ONNX int8 (CPU)")
+    _publish("embedders", md, {"summary": summary}, cmd, benchmarks_file, results)
 
 
 def main() -> None:  # python -m memvault.bench.cli

@@ -13,6 +13,9 @@ evidence is not in the top k.
     from memvault.bench import knowledge_update
     report = knowledge_update("longmemeval_s_dev.jsonl.gz", embedder="hash", limit=5)
     report["newest_first"]  # the share of questions where the newest evidence ranks first
+
+`memvault bench kupdate` runs it with `infer=True` and `infer=False` side by side (the
+embedder behind the benchmark embedding cache) and writes its section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import report
 from .datasets import Question, Sample, load_longmemeval
 
 QUESTION_TYPE = "knowledge-update"
@@ -46,8 +50,7 @@ def knowledge_update(path: str | Path, *, embedder: Any = "local", extractor: An
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     for sample in load_longmemeval(path):
-        questions = [q for q in sample.questions
-                     if q.question_type == QUESTION_TYPE and not q.abstention]
+        questions = update_questions(sample)
         if not questions:
             continue
         with open_vault(":memory:", embedder=embedder, extractor=extractor,
@@ -62,6 +65,29 @@ def knowledge_update(path: str | Path, *, embedder: Any = "local", extractor: An
         if limit is not None and len(rows) >= limit:
             break
     return summarise(rows, time.perf_counter() - started, infer)
+
+
+def update_questions(sample: Sample) -> list[Question]:
+    """The questions scored: knowledge-update, not abstention."""
+    return [q for q in sample.questions
+            if q.question_type == QUESTION_TYPE and not q.abstention]
+
+
+def update_texts(path: str | Path, limit: int | None = None) -> tuple[list[str], int]:
+    """(every turn and question text `knowledge_update` embeds, how many questions), for
+    warming an embedding cache and sizing a progress bar."""
+    texts: list[str] = []
+    total = 0
+    for sample in load_longmemeval(path):
+        questions = update_questions(sample)
+        if not questions:
+            continue
+        texts += [t.content for t in sample.conversation.turns() if t.content.strip()]
+        texts += [q.question for q in questions]
+        total += len(questions)
+        if limit is not None and total >= limit:
+            break
+    return texts, total
 
 
 def _ingest(vault: Any, sample: Sample, infer: bool) -> dict[str, str]:
@@ -129,3 +155,84 @@ def summarise(rows: Sequence[dict[str, Any]], seconds: float = 0.0,
         "seconds": round(seconds, 2),
         "rows": list(rows),
     }
+
+
+# --------------------------------------------------------------------- both modes, report
+
+MODES = {"infer=True (rules extractor)": True, "infer=False (messages only)": False}
+_MEASURES: tuple[tuple[str, Callable[[dict[str, Any]], bool],
+                       Callable[[dict[str, Any]], bool]], ...] = (
+    ("newest evidence ranks first", lambda r: True, lambda r: r["newest_first"]),
+    ("… among questions that have stale evidence", lambda r: r["has_stale"],
+     lambda r: r["newest_first"]),
+    ("stale evidence ranks first", lambda r: True, lambda r: r["stale_rank"] is not None and (
+        r["newest_rank"] is None or r["stale_rank"] < r["newest_rank"])),
+    ("newest evidence in the top k", lambda r: True, lambda r: r["newest_rank"] is not None),
+)
+
+
+def run_modes(path: str | Path, embedder: Any, *, k: int = 20, limit: int | None = None,
+              progress: Callable[[str, int], None] | None = None) -> dict[str, dict[str, Any]]:
+    """`knowledge_update` with the rules extractor and with messages only, by `MODES` label."""
+    def step(label: str) -> Callable[[int], None] | None:
+        return (lambda n: progress(label, n)) if progress else None
+
+    return {label: knowledge_update(path, embedder=embedder, extractor="rules", k=k,
+                                    limit=limit, infer=infer, progress=step(label))
+            for label, infer in MODES.items()}
+
+
+def _count(rows: Sequence[dict[str, Any]], among: Callable[[dict[str, Any]], bool],
+           pred: Callable[[dict[str, Any]], bool]) -> str:
+    base = [r for r in rows if among(r)]
+    hits = sum(1 for r in base if pred(r))
+    return f"{hits} / {len(base)} ({hits / len(base):.3f})" if base else "–"
+
+
+def summary_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per measure, one column per mode: "successes / questions (share)". Pure."""
+    rows: list[dict[str, Any]] = [{"measure": "questions",
+                                   **{m: r["questions"] for m, r in runs.items()}}]
+    rows += [{"measure": name, **{m: _count(r["rows"], among, pred) for m, r in runs.items()}}
+             for name, among, pred in _MEASURES]
+    rows.append({"measure": "seconds", **{m: r["seconds"] for m, r in runs.items()}})
+    return rows
+
+
+def question_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per question: the 1-based rank of the newest and of the stale evidence in each mode."""
+    out: dict[str, dict[str, Any]] = {}
+    for mode, run in runs.items():
+        short = "rules" if MODES[mode] else "messages"
+        for r in run["rows"]:
+            row = out.setdefault(r["id"], {"question": r["id"]})
+            for key in ("newest", "stale"):
+                rank = r[f"{key}_rank"]
+                row[f"{short}: {key}"] = rank + 1 if rank is not None else None
+    return list(out.values())
+
+
+def update_markdown(runs: dict[str, dict[str, Any]], command: str, title: str, embedder: str,
+                    k: int) -> str:
+    notes = [
+        f"Each `knowledge-update` question's history is replayed into a fresh vault, one "
+        f"`add` per session with the real dates, with `infer=True` (rules extractor: messages "
+        f"and the memories extracted from them) or `infer=False` (messages only); the "
+        f"question is then searched (top {k}). Newest evidence: the `has_answer` turns of the "
+        f"latest answer session; stale evidence: those of earlier answer sessions. A hit "
+        f"counts for the turns it came from (a message for itself, an extracted memory for "
+        f"its sources). A question succeeds when the newest evidence ranks before the stale "
+        f"one (or the stale one is not in the top {k}); cells are successes / questions. "
+        f"The search runs at the current time, long after the conversations, so recency is "
+        f"near zero for every turn and does not separate newest from stale.",
+        f"Embedder: {embedder} (turns and questions from the benchmark embedding cache). "
+        f"Ranks below are 1-based; – means not in the top {k}.",
+        "",
+        "<details><summary>Per question</summary>",
+        "",
+        report.markdown_table(question_rows(runs)),
+        "",
+        "</details>",
+    ]
+    return report.render_markdown(summary_rows(runs), command, title=title,
+                                  notes="\n".join(notes))

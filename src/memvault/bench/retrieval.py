@@ -17,7 +17,7 @@ from ..embed.base import Embedder
 from ..scoring import Weights
 from . import metrics as M
 from .bm25 import BM25
-from .datasets import Sample
+from .datasets import Question, Sample
 
 KS = (1, 5, 10, 20)
 
@@ -41,6 +41,11 @@ def _score_row(
         row[f"recall_all@{k}"] = M.recall_all_at_k(ranked, session_of, q.evidence_session_ids, k)
         row[f"ndcg@{k}"] = M.ndcg_at_k(sessions, q.evidence_session_ids, k)
     return row
+
+
+def answerable(sample: Sample) -> list[Question]:
+    """The questions scored: not abstention, with evidence turns."""
+    return [q for q in sample.questions if not q.abstention and q.evidence_turn_ids]
 
 
 def ingest(vault: Any, sample: Sample) -> int:
@@ -77,7 +82,7 @@ def run_retrieval(
     run = RetrievalRun({name: [] for name in [*variants, *(["bm25"] if baseline else [])]})
     kmax = max(ks)
     for sample in samples:
-        questions = [q for q in sample.questions if not q.abstention and q.evidence_turn_ids]
+        questions = answerable(sample)
         if not questions:
             continue
         session_of = sample.conversation.turn_to_session()
