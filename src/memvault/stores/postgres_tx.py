@@ -25,6 +25,7 @@ from .base import Filters, ListQuery, StoredVector
 from .pgrows import (
     INSERT,
     SELECT_COLS,
+    TSV,
     UPDATE,
     filter_clause,
     from_pg_row,
@@ -32,7 +33,7 @@ from .pgrows import (
     to_pg_row,
     tsquery_text,
 )
-from .sqlrows import scope_clause
+from .sqlrows import COLUMNS, scope_clause
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
@@ -309,6 +310,60 @@ class PgTx:
             raise Conflict(f"memory {memory.id!r} already exists")
         if vector is not None:
             self._put_vector(memory, vector)
+
+    def insert_many(self, items: Sequence[tuple[Memory, StoredVector | None]]) -> None:
+        """`insert` of many new memories through COPY, for bulk loads: the same rows,
+        keyword index, term_df counts (the trigger runs per row) and vectors as one
+        `insert` each, in a few statements instead of two round trips per memory. The
+        HNSW index is maintained row by row as with `insert`; for a large load drop it
+        first and build it afterwards (docs/scaling.md). An id already present is a
+        Conflict, and the caller's transaction then writes nothing."""
+        if not items:
+            return
+        tenants = {m.tenant for m, _ in items}
+        for tenant in tenants:
+            self.as_tenant(tenant)  # refuses the reserved '*'
+        if len(tenants) > 1:
+            self.as_admin()  # rows of several tenants in one statement
+        self._copy_rows([m for m, _ in items])
+        by_model: dict[tuple[str, int], builtins.list[tuple[Memory, np.ndarray]]] = {}
+        for m, vector in items:
+            if vector is not None:
+                vec = np.ascontiguousarray(vector.vector, dtype=np.float32)
+                by_model.setdefault((vector.model, int(vec.shape[0])), []).append((m, vec))
+        for (model, dim), rows in by_model.items():
+            self.store.ensure_vector_index(self, model, dim)
+            self._copy_vectors(model, dim, rows)
+
+    # COPY FROM refuses tables with row-level security: both go through a staging table
+    # (temporary, dropped at once) and one INSERT ... SELECT, which RLS checks as usual
+    def _copy_rows(self, memories: Sequence[Memory]) -> None:
+        cols = ", ".join(COLUMNS)
+        self._q(f"CREATE TEMP TABLE mv_stage ON COMMIT DROP AS SELECT {cols}"
+                " FROM memories WITH NO DATA")
+        self._q("ALTER TABLE mv_stage ADD COLUMN words text")
+        with self.conn.cursor().copy(f"COPY mv_stage ({cols}, words) FROM STDIN") as copy:
+            for m in memories:
+                copy.write_row((*to_pg_row(m), indexed_text(m.content)))
+        cur = self._q(f"INSERT INTO memories ({cols}, tsv) SELECT {cols}, {TSV % 'words'}"
+                      " FROM mv_stage ON CONFLICT (id) DO NOTHING")
+        self._q("DROP TABLE mv_stage")
+        if cur.rowcount != len(memories):
+            raise Conflict(f"{len(memories) - cur.rowcount} of {len(memories)} memories "
+                           "already exist (or repeat an id)")
+
+    def _copy_vectors(self, model: str, dim: int,
+                      rows: Sequence[tuple[Memory, np.ndarray]]) -> None:
+        cols = "memory_id, tenant, model, dim, content_hash, vec"
+        self._q(f"CREATE TEMP TABLE mv_stage ON COMMIT DROP AS SELECT {cols}"
+                " FROM vectors WITH NO DATA")
+        with self.conn.cursor().copy(f"COPY mv_stage ({cols}) FROM STDIN (FORMAT BINARY)"
+                                     ) as copy:
+            copy.set_types(["text", "text", "text", "int4", "text", "vector"])
+            for m, vec in rows:
+                copy.write_row((m.id, m.tenant, model, dim, m.content_hash, vec))
+        self._q(f"INSERT INTO vectors ({cols}) SELECT {cols} FROM mv_stage")
+        self._q("DROP TABLE mv_stage")
 
     def update(self, memory: Memory, expected_version: int, vector: StoredVector | None = None,
                reindex_text: bool = False) -> None:
