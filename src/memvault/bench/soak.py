@@ -74,14 +74,15 @@ def start_server(db: Path, home: Path, port: int, embedder: str) -> subprocess.P
     env = {**os.environ, "MEMVAULT_HOME": str(home), "MEMVAULT_EMBEDDER": embedder,
            "MEMVAULT_RATE_LIMIT_PER_MINUTE": str(10**9), "MEMVAULT_MAINTENANCE_MINUTES": "0"}
     env.pop("MEMVAULT_CONFIG", None)
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--db", f"sqlite:///{db}"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    log = home / "server.log"
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--db", f"sqlite:///{db}"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"memvault serve exited with {proc.returncode}; see {log.name}")
+            raise RuntimeError(f"memvault serve exited with {proc.returncode}; see {log}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                 return proc
