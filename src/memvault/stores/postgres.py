@@ -267,7 +267,9 @@ class PostgresStore:
             return
         try:
             with self.pool.connection() as conn:
-                conn.execute("VACUUM (SKIP_LOCKED) memories, history, vectors")
+                # INDEX_CLEANUP ON: without it PostgreSQL may skip the index pass when few
+                # pages hold dead rows, leaving erased vectors in the HNSW index
+                conn.execute("VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) memories, history, vectors")
         except psycopg.Error as exc:  # the erasure itself is committed; autovacuum follows
             _log.warning("VACUUM after erasure failed (autovacuum will prune): %s", exc)
 
