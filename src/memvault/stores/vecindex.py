@@ -170,7 +170,7 @@ class VectorIndex:
             self.vecs[a:b] = np.frombuffer(b"".join(r[8] for r in keep),
                                            dtype=np.float32).reshape(len(keep), -1)
             self.rowids[a:b] = [r[0] for r in keep]
-            self.when[a:b] = [r[9] if len(r) > 9 and r[9] is not None else 0.0 for r in keep]
+            self.when[a:b] = [r[9] or 0.0 for r in keep]
             self.pos.update(zip((r[0] for r in keep), range(a, b), strict=True))
             self.ids.extend(r[1] for r in keep)
             for name, i in (("tenant", 2), ("user", 3), ("agent", 4), ("kind", 5),
