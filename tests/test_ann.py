@@ -127,6 +127,38 @@ def test_approximate_matches_exact(vault: memvault.Vault) -> None:
     assert _recall(vault, Scope("default")) >= 0.95
 
 
+def test_a_plan_made_before_the_vector_survives_new_rows_and_a_reset(
+        vault: memvault.Vault) -> None:
+    """The store plans a search (mask, path, gathered rows) before the query vector is
+    ready and runs it after, without the lock for a gathered plan: rows added meanwhile
+    are simply not candidates, and a reset meanwhile returns nothing rather than rows of
+    the wrong positions."""
+    index = vault.store.index
+    q = _queries(1, seed=11)[0]
+    with vault.store.read() as tx, index.lock:
+        tx._sync_index(index.model)
+        broad = index.plan(index.model, index.mask(Scope("default"), (), ("active",)), 10)
+        small = index.plan(index.model, index.mask(Scope("default", "u3"), (), ("active",)), 10)
+        exact_small = index.search(q, index.model,
+                                   index.mask(Scope("default", "u3"), (), ("active",)), 10,
+                                   exact=True)
+    assert broad is not None and broad.approximate and broad.rows is None
+    assert small is not None and not small.approximate and small.rows is not None
+    assert index.run(small, q) == exact_small
+    rows_before = index.n
+    vault.add([f"added after the plan {i}" for i in range(50)], user_id="big", infer=False)
+    with vault.store.read() as tx, index.lock:
+        tx._sync_index(index.model)
+    assert index.n == rows_before + 50
+    got = index.run(broad, q)  # its mask predates the new rows: padded, not an IndexError
+    assert len(got) == 10
+    added = {m.id for m in vault.list(user_id="big", limit=50).items}
+    assert not added & {i for i, _ in got}
+    assert index.run(small, q) == exact_small  # the gathered copy is the plan's own
+    index.reset()
+    assert index.run(broad, q) == []
+
+
 def test_masks_are_respected(vault: memvault.Vault) -> None:
     index = vault.store.index
     owner = {m.id: m.user_id for m in vault.store.iter_all("default")}

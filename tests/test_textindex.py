@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import memvault
 from memvault.embed import HashEmbedder
-from memvault.textindex import index_text, plan_keyword_query, query_terms, stem, words
+from memvault.textindex import (
+    MATCH_BUDGET,
+    index_text,
+    plan_keyword_query,
+    query_terms,
+    stem,
+    words,
+)
 
 
 def test_words_drop_stopwords_and_stem() -> None:
@@ -22,14 +29,31 @@ def test_plan_drops_common_terms_but_keeps_two_rarest_when_all_common() -> None:
     df = {"a": 50_000, "b": 200, "c": 3_000, "d": 0}
     plan = plan_keyword_query(["a", "b", "c", "d"], df, n_all=100_000, n_scope=100_000, limit=10)
     assert plan.terms == ("b",)
+    plan = plan_keyword_query(["a", "c", "e"], {"a": 5_000, "c": 3_000, "e": 9_000},
+                              100_000, 100_000, 10)
+    assert plan.terms == ("a", "c")  # the two rarest, in the query's order
+    # ... within the budget: the rarest alone when the second would exceed it
     plan = plan_keyword_query(["a", "c"], {"a": 50_000, "c": 3_000}, 100_000, 100_000, 10)
-    assert plan.terms == ("c", "a")
+    assert plan.terms == ("c",)
+
+
+def test_plan_keeps_the_rarest_terms_within_the_match_budget() -> None:
+    n = 2_000_000  # 1% of the scope: terms up to 20,000 rows pass the per-term cutoff
+    df = {"w": 3_900, "x": 3_000, "y": 2_500, "z": 9_000, "v": 600}  # w..v: 10,000
+    plan = plan_keyword_query(["w", "x", "y", "z", "v", "x"], df, n, n, 50)
+    assert sum(df[t] for t in set(plan.terms)) <= MATCH_BUDGET
+    assert plan.terms == ("w", "x", "y", "v", "x")  # rarest first until the budget; repeats kept
+    small = {t: d // 10 for t, d in df.items()}  # a smaller store: all fit
+    assert plan_keyword_query(["w", "x", "z"], small, 200_000, 200_000, 50).terms == ("w", "x", "z")
 
 
 def test_plan_uses_scope_tokens_only_when_selective() -> None:
     small = plan_keyword_query(["x"], {"x": 5}, n_all=100_000, n_scope=1_000, limit=10)
+    broad = plan_keyword_query(["x"], {"x": 5}, n_all=100_000, n_scope=20_000, limit=10)
     big = plan_keyword_query(["x"], {"x": 5}, n_all=100_000, n_scope=90_000, limit=10)
     assert small.use_scope_tokens and small.inner_limit == 20
+    # a fifth of the index: bm25() would read the scope tokens' long posting lists
+    assert not broad.use_scope_tokens and broad.inner_limit == 20 * 5
     assert not big.use_scope_tokens and big.inner_limit >= 20
 
 

@@ -51,7 +51,8 @@ def to_iso(dt: datetime | None) -> str | None:
 def from_iso(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    dt = datetime.fromisoformat(text)  # reads a trailing Z as UTC (Python 3.11)
+    return dt if dt.tzinfo is UTC else aware(dt)
 
 
 def parse_time(value: Any, field: str) -> datetime | None:

@@ -16,6 +16,7 @@ import dataclasses
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,26 +76,27 @@ def in_focus(m: Memory, focus: TimeFocus) -> bool:
     return when is not None and focus.range.start <= when < focus.range.end
 
 
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _pool_lock = Lock()
 
 
-def _workers() -> ThreadPoolExecutor:
-    """The threads that run keyword legs beside the caller's vector leg (one per core)."""
-    global _pool
+def _workers(kind: str = "keyword") -> ThreadPoolExecutor:
+    """Threads beside the caller's (one per core per kind): "keyword" runs keyword legs,
+    "embed" query embeddings. Two pools, so an embedding never queues behind keyword legs
+    that wait for a transaction the caller holds (an in-memory store serialises them)."""
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
-                                       thread_name_prefix="memvault-keyword")
-        return _pool
+        pool = _pools.get(kind)
+        if pool is None:
+            pool = _pools[kind] = ThreadPoolExecutor(
+                max_workers=max(2, os.cpu_count() or 2), thread_name_prefix=f"memvault-{kind}")
+        return pool
 
 
-def _forget_pool_after_fork() -> None:
-    global _pool
-    _pool = None  # a forked child has the object but not its threads
+def _forget_pools_after_fork() -> None:
+    _pools.clear()  # a forked child has the objects but not their threads
 
 
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 class Retriever:
@@ -105,11 +107,20 @@ class Retriever:
         self._qlock = Lock()
 
     def embed_query(self, text: str) -> np.ndarray:
+        return self.query_vector(text)()
+
+    def query_vector(self, text: str) -> Callable[[], np.ndarray]:
+        """The query's vector: from the cache, or a function that waits for the
+        embedding started here on a worker thread."""
         with self._qlock:
             got = self._qcache.get(text)
             if got is not None:
                 self._qcache.move_to_end(text)
-                return got
+                return lambda: got
+        pending = _workers("embed").submit(self._embed, text)
+        return pending.result
+
+    def _embed(self, text: str) -> np.ndarray:
         vec = self.vault.embedder.embed([text])[0]
         with self._qlock:
             self._qcache[text] = vec
@@ -119,25 +130,31 @@ class Retriever:
 
     def candidates(self, scope: Scope, query: str, f: Filters,
                    pool: int) -> tuple[dict[str, dict[str, float]], list[Memory]]:
-        """Both legs' candidates, fused, with their memories. The keyword leg runs on a
-        worker thread while this one embeds the query and runs the vector leg (SQLite,
-        numpy, usearch and the embedder release the GIL): the latency is the slower
-        leg's, not their sum. No transaction is held while waiting for the worker (an
-        in-memory store serialises its transactions)."""
+        """Both legs' candidates, fused, with their memories. Three things run at once
+        (SQLite, numpy, usearch and the embedder release the GIL): the keyword leg and
+        the fetch of its rows on a worker thread, the query's embedding on another, and
+        here the vector leg's preparation (scope mask, rows of a small scope), its scan
+        once the vector is ready, and the fetch of its rows. The latency is the slower
+        path's, not the sum. No transaction is held while waiting for the keyword
+        worker (an in-memory store serialises its transactions)."""
         store = self.vault.store
         terms = query_terms(query)
 
-        def keyword_leg() -> list[tuple[str, float]]:
+        def keyword_leg() -> tuple[list[tuple[str, float]], list[Memory]]:
             with store.read() as tx:
-                return tx.keyword_search(scope, terms, f, pool)
+                hits = tx.keyword_search(scope, terms, f, pool)
+                return hits, tx.get(scope, [i for i, _ in hits])
 
         pending = _workers().submit(keyword_leg)
-        vec = self.embed_query(query)
+        vector = self.query_vector(query)
         with store.read() as tx:
-            vs = dict(tx.vector_search(scope, vec, self.vault.embedder.name, f, pool))
-        fused = fuse(dict(pending.result()), vs, self.weights)
+            vs = dict(tx.vector_search(scope, vector, self.vault.embedder.name, f, pool))
+            rows = {m.id: m for m in tx.get(scope, list(vs))}
+        ks, kw_rows = pending.result()
+        rows.update((m.id, m) for m in kw_rows)
+        fused = fuse(dict(ks), vs, self.weights)
+        memories = [rows[i] for i in fused if i in rows]
         with store.read() as tx:
-            memories = tx.get(scope, list(fused))
             stale = tx.superseded_sources(scope, [m.id for m in memories if m.kind == "message"])
         for mid in stale:
             fused[mid]["stale_source"] = 1.0

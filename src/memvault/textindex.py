@@ -91,21 +91,37 @@ class KeywordPlan:
     inner_limit: int
 
 
+MATCH_BUDGET = 10_000  # matching rows the kept terms may have in all (the rarest is kept)
+SCOPE_TOKEN_SHARE = 0.1  # narrow by scope tokens only for scopes under this share of rows
+
+
 def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope: int,
                        limit: int) -> KeywordPlan:
-    """Bound the keyword leg's cost (pure).
+    """Bound the keyword leg's cost (pure). FTS5's bm25() reads the whole posting list of
+    every phrase in the match once per query (for its IDF), then scores every matching
+    row, so the cost follows the document counts of the phrases matched.
 
     - Terms in more than max(1000, 1% of the scope) rows are dropped while rarer terms
       remain (their posting lists cost the most and, by IDF, weigh the least); if all are
-      common, the two rarest are kept.
-    - Scope tokens narrow the match inside the index only when the scope is a minority of
-      the index: intersecting with a posting list that covers most rows costs more than it
-      saves. Otherwise the inner ranking is widened so enough in-scope rows survive the
-      scope filter applied after it.
+      common, the two rarest are. Of those, the rarest are kept while their document
+      counts add up to at most MATCH_BUDGET (the rarest always; only stores of several
+      hundred thousand rows reach the budget).
+    - Scope tokens narrow the match inside the index only when the scope is under a tenth
+      of the index: bm25() reads the scope tokens' posting lists too, which costs more
+      than it saves for a broad scope. Otherwise the inner ranking is widened so that
+      about twice the rows asked for are expected inside the scope.
     """
     present = [t for t in terms if df.get(t, 0) > 0]
     cutoff = max(1000, n_scope // 100)
-    kept = [t for t in present if df[t] <= cutoff] or sorted(present, key=lambda t: df[t])[:2]
-    selective = n_scope * 2 < n_all
-    widen = 1 if selective else max(1, min(8, round(n_all / max(1, n_scope))))
+    ranked = sorted(set(present), key=lambda t: (df[t], t))
+    allowed: set[str] = set()
+    total = 0
+    for t in [t for t in ranked if df[t] <= cutoff] or ranked[:2]:
+        if allowed and total + df[t] > MATCH_BUDGET:
+            break
+        allowed.add(t)
+        total += df[t]
+    kept = [t for t in present if t in allowed]  # the query's order and repeats
+    selective = n_scope < SCOPE_TOKEN_SHARE * n_all
+    widen = 1 if selective else max(1, min(10, round(n_all / max(1, n_scope))))
     return KeywordPlan(tuple(kept), selective, limit * 2 * widen)

@@ -196,6 +196,50 @@ def test_time_range_and_key_filters(vault: memvault.Vault) -> None:
                                                filters={"key": "user.diet"})] == ["user.diet"]
 
 
+def test_vector_search_takes_a_vector_still_being_computed(vault: memvault.Vault) -> None:
+    """The retriever hands the store a function that waits for the query's embedding
+    (computed on another thread) so the store can prepare the scan first: same results
+    as the vector itself, the function called once."""
+    from memvault.stores.base import Filters
+
+    vault.add([f"note {i} about kayaks and rivers" for i in range(30)], user_id="u",
+              infer=False)
+    q = vault.embedder.embed(["kayak river"])[0]
+    calls: list[int] = []
+
+    def later() -> Any:
+        calls.append(1)
+        return q
+
+    scope, model = Scope("default", "u"), vault.embedder.name
+    with vault.store.read() as tx:
+        direct = tx.vector_search(scope, q, model, Filters(), 5)
+        deferred = tx.vector_search(scope, later, model, Filters(), 5)
+    assert len(direct) == 5 and deferred == direct and calls == [1]
+
+
+def test_vector_leg_skips_rows_expired_but_not_swept(vault: memvault.Vault) -> None:
+    """Expired rows stay in the vector cache until swept: the store's re-check drops them
+    and the leg still returns as many rows as asked when enough others exist."""
+    from memvault.stores.base import Filters
+
+    vault.add([f"plain note {i} on gardening" for i in range(40)], user_id="u", infer=False)
+    for i in range(8):
+        vault.remember(f"temporary gardening note {i}", user_id="u", ttl=0.2)
+    q = vault.embedder.embed(["temporary gardening note"])[0]
+    scope = Scope("default", "u")
+
+    def leg() -> list[str]:
+        with vault.store.read() as tx:
+            got = tx.vector_search(scope, q, vault.embedder.name, Filters(), 10)
+        return [vault.get(i).content for i, _ in got]
+
+    assert sum(c.startswith("temporary") for c in leg()) >= 5  # they lead before expiry
+    time.sleep(0.3)
+    after = leg()
+    assert len(after) == 10 and not any(c.startswith("temporary") for c in after)
+
+
 def test_expired_memories_are_not_served(vault: memvault.Vault) -> None:
     m = vault.remember("the door code is temporary", user_id="u", ttl=0.2)
     assert vault.search("door code", user_id="u")

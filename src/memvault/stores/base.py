@@ -7,7 +7,7 @@ Every read takes a `Scope`; visibility is decided in exactly one place per backe
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +18,15 @@ import numpy as np
 from ..types import AuditEvent, HistoryEntry, Memory, Scope
 
 SERVED_STATUSES = ("active",)
+
+QueryVector = np.ndarray | Callable[[], np.ndarray]
+"""A query vector, or a function that returns it once it is ready (the query being
+embedded elsewhere meanwhile): a store can do the work that needs no vector, such as
+masking a scope and gathering its rows, before it calls the function."""
+
+
+def resolve(vector: QueryVector) -> np.ndarray:
+    return vector() if callable(vector) else vector
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class ReadTx(Protocol):
         self, scope: Scope, terms: Sequence[str], filters: Filters, limit: int
     ) -> builtins.list[tuple[str, float]]: ...
     def vector_search(
-        self, scope: Scope, vector: np.ndarray, model: str, filters: Filters, limit: int
+        self, scope: Scope, vector: QueryVector, model: str, filters: Filters, limit: int
     ) -> builtins.list[tuple[str, float]]: ...
     def find_by_key(self, scope: Scope, key: str) -> builtins.list[Memory]: ...
     def superseded_sources(self, scope: Scope, ids: Sequence[str]) -> set[str]:

@@ -21,7 +21,7 @@ from .._util import aware, canonical_json, now
 from ..audit import GENESIS, chain_hash
 from ..errors import Conflict, InvalidInput, NotFound
 from ..types import AuditEvent, HistoryEntry, Memory, Scope
-from .base import Filters, ListQuery, StoredVector
+from .base import Filters, ListQuery, QueryVector, StoredVector, resolve
 from .pgrows import (
     INSERT,
     SELECT_COLS,
@@ -188,7 +188,7 @@ class PgTx:
         rare = [t for t in present if df[t] <= cutoff]
         return rare or sorted(present, key=lambda t: df[t])[:2]
 
-    def vector_search(self, scope: Scope, vector: np.ndarray, model: str, filters: Filters,
+    def vector_search(self, scope: Scope, vector: QueryVector, model: str, filters: Filters,
                       limit: int) -> builtins.list[tuple[str, float]]:
         """Cosine top-`limit` among the rows that pass scope and filters.
 
@@ -198,7 +198,7 @@ class PgTx:
         distances of just those rows (exact). If the index path returns fewer than
         `limit` rows (a filter too selective for it), the search is redone exactly, so a
         selective filter never loses results."""
-        vec = np.ascontiguousarray(vector, dtype=np.float32)
+        vec = np.ascontiguousarray(resolve(vector), dtype=np.float32)
         dim = int(vec.shape[0])
         self.as_tenant(scope.tenant)
         scope_sql, scope_args = scope_clause(scope, ph="%s")

@@ -24,7 +24,7 @@ from ..textindex import (
 from ..types import AuditEvent, HistoryEntry, Memory, Scope
 from .ann import AnnFiles
 from .ann import drop_files as drop_ann_files
-from .base import Filters, ListQuery, StoredVector
+from .base import Filters, ListQuery, QueryVector, StoredVector, resolve
 from .sqlrows import COLUMNS, SELECT_COLS, from_row, scope_clause, to_row
 from .vecindex import IndexRow
 
@@ -38,6 +38,7 @@ _UPDATE = (
     f"UPDATE memories SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE id = ? AND version = ?"
 )
 _FULL_RELOAD_AT = 50_000
+RECHECK_SPARE = 10  # vector candidates beyond the limit, for rows the re-check drops
 
 
 def _quote(term: str) -> str:
@@ -231,8 +232,11 @@ class SqliteTx:
             cache.clear()
         return out
 
-    def vector_search(self, scope: Scope, vector: np.ndarray, model: str, filters: Filters,
+    def vector_search(self, scope: Scope, vector: QueryVector, model: str, filters: Filters,
                       limit: int) -> builtins.list[tuple[str, float]]:
+        """Cosine top-`limit` from the in-memory index. The scope mask (and the rows of a
+        selective one) are prepared before `vector` is resolved, so a query still being
+        embedded elsewhere overlaps them."""
         index = self.store.index
         with index.lock:
             self._sync_index(model)
@@ -247,8 +251,17 @@ class SqliteTx:
             rest = dataclasses.replace(filters, since=None, until=None)
             if mask is not None and rest.needs_sql_prefilter:
                 mask &= self._allowed_mask(scope, filters)
-            found = index.search(vector, model, mask, limit * 2)
-        return self._recheck(scope, filters, found)[:limit]
+            plan = index.plan(model, mask, limit + RECHECK_SPARE)
+        query = resolve(vector)
+        if plan is None:
+            return []
+        found = index.run(plan, query)
+        # the cache is rarely stale (expired rows not yet swept, rows changed since the
+        # last sync): re-check the best `limit`, the spare ones only if one failed
+        ok = self._recheck(scope, filters, found[:limit])
+        if len(ok) < limit and len(found) > limit:
+            ok += self._recheck(scope, filters, found[limit:])
+        return ok[:limit]
 
     def _allowed_mask(self, scope: Scope, filters: Filters) -> np.ndarray:
         index = self.store.index

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -243,17 +243,44 @@ class VectorIndex:
     def search(self, query: np.ndarray, model: str, mask: np.ndarray | None,
                limit: int, exact: bool = False) -> list[tuple[str, float]]:
         """The `limit` best rows under `mask` by cosine; `exact` forces the full scan."""
+        with self.lock:
+            plan = self.plan(model, mask, limit, exact)
+            return self.run(plan, query) if plan is not None else []
+
+    def plan(self, model: str, mask: np.ndarray | None, limit: int,
+             exact: bool = False) -> SearchPlan | None:
+        """The part of a search that needs no query vector (call under the lock): the
+        path, and for an exact scan of a small share of the index a copy of its rows, so
+        that the scan itself runs without the lock. None when nothing can match."""
         if mask is None or self.n == 0 or model != self.model:
-            return []
+            return None
         visible = int(np.count_nonzero(mask))
         if visible == 0:
-            return []
+            return None
         want = min(limit, visible)
         if not exact and self.uses_ann(visible):
-            cand = self._ann_candidates(query, mask, want, visible)
-            if cand is not None:
-                return self._top(query, cand, want)
-        return self._top(query, np.flatnonzero(mask), want)
+            return SearchPlan(self.generation, want, mask, visible, approximate=True)
+        idx = np.flatnonzero(mask)
+        rows = self.vecs[idx] if idx.size < self.n // 4 else None
+        return SearchPlan(self.generation, want, mask, visible, idx=idx, rows=rows,
+                          ids=self.ids)
+
+    def run(self, plan: SearchPlan, query: np.ndarray) -> list[tuple[str, float]]:
+        """Score a plan's candidates against `query`: a gathered copy without the lock
+        (`ids` only grows until a reset replaces it), the rest under it."""
+        if plan.rows is not None and plan.idx is not None:
+            return _best(np.einsum("ij,j->i", plan.rows, query), plan.idx, plan.want,
+                         plan.ids)
+        with self.lock:
+            if plan.generation != self.generation:
+                return []  # the index was reset since the plan: its positions are gone
+            mask = _fit(plan.mask, self.n)
+            if plan.approximate:
+                cand = self._ann_candidates(query, mask, plan.want, plan.visible)
+                if cand is not None:
+                    return self._top(query, cand, plan.want)
+            idx = plan.idx if plan.idx is not None else np.flatnonzero(mask)
+            return self._top(query, idx, plan.want)
 
     def uses_ann(self, visible: int) -> bool:
         s = self.ann_settings
@@ -287,10 +314,7 @@ class VectorIndex:
             scores = np.einsum("ij,j->i", self.vecs[idx], query)
         else:
             scores = np.einsum("ij,j->i", self.vecs[: self.n], query)[idx]
-        k = min(want, idx.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(self.ids[idx[i]], float(scores[i])) for i in top]
+        return _best(scores, idx, want, self.ids)
 
     # -- the approximate graph ---------------------------------------------------------
     def after_sync(self, files: AnnFiles | None) -> None:
@@ -439,6 +463,34 @@ class VectorIndex:
     def memory_bytes(self) -> int:
         graph = self.ann.index.memory_usage if self.ann is not None else 0
         return int(self.vecs.nbytes + graph)
+
+
+@dataclass
+class SearchPlan:
+    generation: int
+    want: int
+    mask: np.ndarray
+    visible: int
+    approximate: bool = False
+    idx: np.ndarray | None = None  # the exact path's positions
+    rows: np.ndarray | None = None  # and their vectors, when gathered
+    ids: list[str] = field(default_factory=list)
+
+
+def _best(scores: np.ndarray, idx: np.ndarray, want: int,
+          ids: list[str]) -> list[tuple[str, float]]:
+    """The `want` highest scores, best first, as (id, score); `scores[i]` is row idx[i]'s."""
+    if idx.size == 0:
+        return []
+    k = min(want, idx.size)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top])]
+    return [(ids[idx[i]], float(scores[i])) for i in top]
+
+
+def _fit(mask: np.ndarray, n: int) -> np.ndarray:
+    """A mask made when the index held fewer rows, padded (rows added since: not visible)."""
+    return mask if mask.shape[0] >= n else np.pad(mask, (0, n - mask.shape[0]))
 
 
 def _fill_hidden(block: np.ndarray, rowids: np.ndarray, hidden: np.ndarray, dim: int) -> None:
