@@ -155,6 +155,24 @@ def test_speed_tiny(out: dict[str, Path]) -> None:
     assert (out["img"] / "speed_latency.png").is_file()
 
 
+def test_scale_tiny_measures_recall_legs_and_the_match_budget(tmp_path: Path,
+                                                              out: dict[str, Path]) -> None:
+    from memvault.bench.scale import BUDGETS, SEARCH_LIMIT
+
+    _invoke(["scale", "--size", "3000", "--queries", "6", "--pool", "300", "--embedder",
+             "hash", "--workdir", str(tmp_path / "scale"), "--longmemeval",
+             str(tmp_path / "none.jsonl.gz"), *_files(out, img=False)])
+    rec = _records(out)[0]
+    assert {r["limit"] for r in rec["recall"]} == {SEARCH_LIMIT, 10}
+    assert all(r["recall@10"] == 1.0 for r in rec["recall"])  # exact scans at this size
+    budget = rec["budget"]
+    assert [(r["scenario"], r["budget"]) for r in budget] == [
+        (s, b or "none") for s in ("very large user", "whole tenant") for b in BUDGETS]
+    assert all(r["top-10 kept"] == 1.0 for r in budget)  # 3,000 rows reach no budget
+    assert all(r["p50 ms (embedding cached)"] > 0 for r in budget)
+    assert "match budget" in out["md"].read_text()
+
+
 def test_corpus_benches_skip_or_report(tmp_path: Path, out: dict[str, Path]) -> None:
     missing = tmp_path / "nope.jsonl"
     output = _invoke(["pii", "--corpus", str(missing), *_files(out, img=False)])

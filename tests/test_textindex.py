@@ -29,7 +29,7 @@ def test_plan_drops_common_terms_but_keeps_two_rarest_when_all_common() -> None:
     df = {"a": 50_000, "b": 200, "c": 3_000, "d": 0}
     plan = plan_keyword_query(["a", "b", "c", "d"], df, n_all=100_000, n_scope=100_000, limit=10)
     assert plan.terms == ("b",)
-    plan = plan_keyword_query(["a", "c", "e"], {"a": 5_000, "c": 3_000, "e": 9_000},
+    plan = plan_keyword_query(["a", "c", "e"], {"a": 2_500, "c": 2_000, "e": 9_000},
                               100_000, 100_000, 10)
     assert plan.terms == ("a", "c")  # the two rarest, in the query's order
     # ... within the budget: the rarest alone when the second would exceed it
@@ -40,9 +40,12 @@ def test_plan_drops_common_terms_but_keeps_two_rarest_when_all_common() -> None:
 def test_plan_keeps_the_rarest_terms_within_the_match_budget() -> None:
     n = 2_000_000  # 1% of the scope: terms up to 20,000 rows pass the per-term cutoff
     df = {"w": 3_900, "x": 3_000, "y": 2_500, "z": 9_000, "v": 600}  # w..v: 10,000
-    plan = plan_keyword_query(["w", "x", "y", "z", "v", "x"], df, n, n, 50)
-    assert sum(df[t] for t in set(plan.terms)) <= MATCH_BUDGET
+    plan = plan_keyword_query(["w", "x", "y", "z", "v", "x"], df, n, n, 50, budget=10_000)
     assert plan.terms == ("w", "x", "y", "v", "x")  # rarest first until the budget; repeats kept
+    plan = plan_keyword_query(["w", "x", "y", "z", "v"], df, n, n, 50)
+    assert sum(df[t] for t in plan.terms) <= MATCH_BUDGET and "v" in plan.terms
+    unbudgeted = plan_keyword_query(["w", "x", "y", "z", "v"], df, n, n, 50, budget=None)
+    assert unbudgeted.terms == ("w", "x", "y", "z", "v")
     small = {t: d // 10 for t, d in df.items()}  # a smaller store: all fit
     assert plan_keyword_query(["w", "x", "z"], small, 200_000, 200_000, 50).terms == ("w", "x", "z")
 

@@ -91,12 +91,12 @@ class KeywordPlan:
     inner_limit: int
 
 
-MATCH_BUDGET = 10_000  # matching rows the kept terms may have in all (the rarest is kept)
+MATCH_BUDGET = 6_000  # matching rows the kept terms may have in all (the rarest is kept)
 SCOPE_TOKEN_SHARE = 0.1  # narrow by scope tokens only for scopes under this share of rows
 
 
 def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope: int,
-                       limit: int) -> KeywordPlan:
+                       limit: int, budget: int | None = MATCH_BUDGET) -> KeywordPlan:
     """Bound the keyword leg's cost (pure). FTS5's bm25() reads the whole posting list of
     every phrase in the match once per query (for its IDF), then scores every matching
     row, so the cost follows the document counts of the phrases matched.
@@ -104,8 +104,9 @@ def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope
     - Terms in more than max(1000, 1% of the scope) rows are dropped while rarer terms
       remain (their posting lists cost the most and, by IDF, weigh the least); if all are
       common, the two rarest are. Of those, the rarest are kept while their document
-      counts add up to at most MATCH_BUDGET (the rarest always; only stores of several
-      hundred thousand rows reach the budget).
+      counts add up to at most `budget` (the rarest always; None: no budget). Stores
+      under ~100k rows rarely reach MATCH_BUDGET; at 1M it trades a little agreement
+      with the unbudgeted ranking for a bounded cost (docs/performance.md).
     - Scope tokens narrow the match inside the index only when the scope is under a tenth
       of the index: bm25() reads the scope tokens' posting lists too, which costs more
       than it saves for a broad scope. Otherwise the inner ranking is widened so that
@@ -117,7 +118,7 @@ def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope
     allowed: set[str] = set()
     total = 0
     for t in [t for t in ranked if df[t] <= cutoff] or ranked[:2]:
-        if allowed and total + df[t] > MATCH_BUDGET:
+        if allowed and budget is not None and total + df[t] > budget:
             break
         allowed.add(t)
         total += df[t]

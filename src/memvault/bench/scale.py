@@ -82,6 +82,7 @@ class ScaleResult:
     recall: list[dict[str, Any]] = field(default_factory=list)
     latency: list[dict[str, Any]] = field(default_factory=list)
     legs: list[dict[str, Any]] = field(default_factory=list)
+    budget: list[dict[str, Any]] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)
 
 
@@ -209,6 +210,9 @@ def disk_bytes(db: Path) -> dict[str, int]:
     return out
 
 
+SEARCH_LIMIT = 60  # rows vault.search asks of the index: its pool of 50 + the re-check spare
+
+
 def recall_rows(vault: Any, cfg: ScaleConfig, qvecs: np.ndarray,
                 users: Sequence[tuple[str, list[str | None]]]) -> list[dict[str, Any]]:
     """recall@10 of the approximate path against the exact scan, per scenario, for the
@@ -218,7 +222,7 @@ def recall_rows(vault: Any, cfg: ScaleConfig, qvecs: np.ndarray,
     index = vault.store.index
     rows = []
     for name, who in users:
-        for limit in (100, 10):
+        for limit in (SEARCH_LIMIT, 10):
             hits, paths, ann_ms, exact_ms = [], [], [], []
             for q, user in zip(qvecs, who, strict=True):
                 with index.lock:
@@ -297,6 +301,45 @@ def leg_rows(vault: Any, queries: Sequence[str], qvecs: np.ndarray,
     return rows
 
 
+BUDGETS = (None, 10_000, 8_000, 6_000, 4_000)
+
+
+def budget_rows(vault: Any, queries: Sequence[str],
+                users: Sequence[tuple[str, list[str | None]]]) -> list[dict[str, Any]]:
+    """The keyword leg's match budget (textindex.plan_keyword_query) on the broad scopes:
+    `vault.search` latency with the query embedding cached, and how much of the top 10
+    (and top 5) stays what it is without a budget."""
+    store, rows = vault.store, []
+    saved = store.match_budget
+    try:
+        for name, who in users:
+            if name == "small user":
+                continue  # its scope tokens keep the match small: no budget reached
+            base: list[list[str]] = []
+            for budget in BUDGETS:
+                store.match_budget = budget
+                took, tops = [], []
+                for q, user in zip(queries, who, strict=True):
+                    t0 = time.perf_counter()
+                    hits = vault.search(q, user_id=user, tenant=TENANT, k=10)
+                    took.append(time.perf_counter() - t0)
+                    tops.append([h.memory.id for h in hits])
+                base = base or tops
+                rows.append({"scenario": name, "budget": budget or "none",
+                             "p50 ms (embedding cached)": float(np.median(took)) * 1e3,
+                             "top-10 kept": _kept(tops, base, 10),
+                             "top-5 kept": _kept(tops, base, 5)})
+    finally:
+        store.match_budget = saved
+    return rows
+
+
+def _kept(got: Sequence[list[str]], base: Sequence[list[str]], k: int) -> float:
+    shares = [len(set(a[:k]) & set(b[:k])) / len(b[:k]) for a, b in zip(got, base, strict=True)
+              if b]
+    return float(np.mean(shares)) if shares else 1.0
+
+
 def warm_index(vault: Any, timeout: float) -> dict[str, Any]:
     """Cold index load (the first search's sync), then the graph's build or load."""
     from ..stores.base import Filters
@@ -332,6 +375,7 @@ def run_scale(vault: Any, inner: Embedder, cfg: ScaleConfig, queries: Sequence[s
     res.recall = recall_rows(vault, cfg, qvecs, users)
     res.legs = leg_rows(vault, queries, qvecs, users)
     res.latency = latency_rows(vault, queries, users)
+    res.budget = budget_rows(vault, queries[:100], [(n, w[:100]) for n, w in users])
     res.resources["rss_end"] = rss_bytes()
     res.settings["loadavg_end"] = os.getloadavg()
     return res

@@ -119,10 +119,17 @@ def scale_markdown(res: ScaleResult, command: str) -> str:
         "",
         "Approximate vector path against the exact masked scan on the same queries and masks "
         "(recall@10 = share of the exact top 10 the served top 10 holds; `limit` = rows asked "
-        "of the index: 100 is what search asks for; approximate share = queries the graph "
+        "of the index: 60 is what search asks for; approximate share = queries the graph "
         "served, the rest took the exact scan):",
         "",
         report.markdown_table(res.recall, floatfmt=".3f"),
+        "",
+        "The keyword leg's match budget (the terms kept, rarest first, may match this many "
+        "rows in all; `none`: only the per-term cutoff) on the first 100 queries of the broad "
+        "scopes: `vault.search` p50 with the query embedding cached, and the share of the "
+        "top 10 / top 5 that is the same as with no budget:",
+        "",
+        report.markdown_table(res.budget, floatfmt=".3f"),
         "",
         f"Build: corpus {b.get('corpus_build_s', 0):.0f} s through the store; cold index load "
         f"(the first search: {b.get('rows', 0):,} vectors into memory) {b['index_load_s']:.1f} s; "

@@ -18,6 +18,7 @@ from typing import Any
 import sqlean as sqlite3
 
 from ..errors import StoreError
+from ..textindex import MATCH_BUDGET
 from ..types import Memory
 from .sqlite_tx import SqliteTx
 from .sqlrows import COLUMNS, SELECT_COLS, from_row
@@ -49,6 +50,7 @@ class SqliteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self.index = VectorIndex()
         self.df_cache: dict[str, tuple[int, int]] = {}  # term -> (documents, changelog seq)
+        self.match_budget: int | None = MATCH_BUDGET  # see textindex.plan_keyword_query
         self._local = threading.local()
         self._conns: list[Any] = []
         self._conns_lock = threading.Lock()

@@ -194,7 +194,7 @@ class SqliteTx:
         df = self._doc_freqs([*terms, *tokens, ALL_TOKEN])
         widen = 2 if filters.needs_sql_prefilter or filters.kinds else 1
         plan = plan_keyword_query(list(terms), df, df[ALL_TOKEN], sum(df[t] for t in tokens),
-                                  limit * widen)
+                                  limit * widen, self.store.match_budget)
         if not plan.terms:
             return []
         match = "(" + " OR ".join(_quote(t) for t in plan.terms) + ")"
