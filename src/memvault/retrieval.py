@@ -106,9 +106,6 @@ class Retriever:
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._qlock = Lock()
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.query_vector(text)()
-
     def query_vector(self, text: str) -> Callable[[], np.ndarray]:
         """The query's vector: from the cache, or a function that waits for the
         embedding started here on a worker thread."""
