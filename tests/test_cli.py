@@ -208,6 +208,15 @@ def test_conflict_and_bad_url_exit_codes(cli: Any) -> None:
     assert "unknown storage URL" in bad.stderr and bad.exception.__class__ is SystemExit
 
 
+def test_a_file_that_is_not_a_database_is_a_config_error(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my shopping list, not a database\n")
+    r = CliRunner().invoke(app, ["--db", str(notes), "--embedder", "hash", "list"])
+    assert r.exit_code == memvault.ConfigError.exit_code
+    assert r.stderr.startswith("error:") and "not a memvault SQLite database" in r.stderr
+    assert notes.read_text() == "my shopping list, not a database\n"  # untouched
+
+
 def test_unexpected_errors_are_one_line_unless_debug(
         cli: Any, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlean as sqlite3
 
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from ..textindex import MATCH_BUDGET
 from ..types import Memory
 from .sqlite_tx import SqliteTx
@@ -58,7 +58,15 @@ class SqliteStore:
         self._closed = False
         if not self.in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise ConfigError(f"{path} is not a memvault SQLite database ({exc}): point "
+                                  "the vault at a new file or at an existing vault's "
+                                  "database") from exc
+            raise StoreError(f"cannot open the SQLite database {path}: {exc}") from exc
 
     # -- connections -------------------------------------------------------------------
     def _connect(self) -> Any:
