@@ -440,6 +440,29 @@ def test_relative_time_in_a_query_narrows_or_boosts(vault: memvault.Vault) -> No
     assert hits[0].memory.content == "I talked about the garden project"
 
 
+def test_now_sets_the_time_a_question_is_asked_at(vault: memvault.Vault) -> None:
+    """Replaying an old conversation: `now` moves "last week" and recency to that time,
+    filters nothing by itself (unlike as_of), and bad values are a clear error."""
+    vault.add([{"role": "user", "content": "I repotted the fern on the balcony",
+                "timestamp": "2023-05-03T10:00:00Z"},
+               {"role": "user", "content": "I repotted the fern in the kitchen",
+                "timestamp": "2023-03-01T10:00:00Z"}], user_id="u", infer=False)
+    q = "what did I say about repotting the fern last week?"
+    assert vault.search(q, user_id="u") == []  # last week of the real clock: nothing then
+    hits = vault.search(q, user_id="u", now="2023-05-10T09:00:00Z")
+    assert contents(hits) == ["I repotted the fern on the balcony"]
+    early = vault.search("repotted the fern", user_id="u", now=day("2023-03-02"))
+    assert len(early) == 2  # a memory after `now` is still found: now is not as_of
+    replay = vault.search("repotted the fern", user_id="u", now=day("2023-05-04"))
+    clock = vault.search("repotted the fern", user_id="u")
+    recency = {h.memory.content.split()[-1]: h.signals["recency"] for h in replay}
+    assert recency["balcony"] > recency["kitchen"] > max(h.signals["recency"] for h in clock)
+    ctx = vault.context(q, user_id="u", now="2023-05-10T09:00:00Z")
+    assert "balcony" in ctx.text
+    with pytest.raises(memvault.InvalidInput, match="now must be an ISO-8601"):
+        vault.search(q, user_id="u", now="next tuesday")
+
+
 # -- summaries, profile, maintenance -----------------------------------------------------
 def test_summary_helpers_are_pure() -> None:
     msgs = [Memory(id=f"m{i}", tenant="t", kind="message", role="user", content=c,

@@ -204,6 +204,9 @@ def search(
         help="What was believed true at this time (ISO-8601).")] = None,
     include_superseded: Annotated[bool, typer.Option(
         help="Also return superseded memories.")] = False,
+    now: Annotated[str | None, typer.Option(
+        help="The time the question is asked at (ISO-8601; default: the clock): recency "
+             "and time words are measured from it.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hybrid search (keyword + vector), best first; JSON lines with --json."""
@@ -211,7 +214,7 @@ def search(
         found = vault.search(query, user_id=user, agent_id=agent, session_id=session, k=k,
                              kinds=kind or None,
                              filters=_filters(tag, key, since, until, metadata) or None,
-                             as_of=as_of, include_superseded=include_superseded)
+                             as_of=as_of, include_superseded=include_superseded, now=now)
     if want_json(ctx, as_json):
         emit_lines({"id": h.id, "score": h.score, "signals": h.signals,
                     "memory": h.memory.to_dict()} for h in found)

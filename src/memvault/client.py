@@ -269,19 +269,19 @@ class Client:
     def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
                session_id: str | None = None, k: int = 10, kinds: Sequence[str] | None = None,
                filters: Mapping[str, Any] | None = None, as_of: Any = None,
-               include_superseded: bool = False) -> builtins.list[Hit]:
+               include_superseded: bool = False, now: Any = None) -> builtins.list[Hit]:
         body = _clean(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id,
                       k=k, kinds=list(kinds) if kinds else None,
                       filters=_filters(filters), as_of=_time(as_of),
-                      include_superseded=include_superseded)
+                      include_superseded=include_superseded, now=_time(now, "now"))
         data = self._call("POST", "/v1/search", json=body)
         return [Hit(memory_from(h["memory"]), h["score"], h["signals"]) for h in data["hits"]]
 
     def context(self, query: str, *, user_id: str | None = None,
                 session_id: str | None = None, agent_id: str | None = None,
-                max_tokens: int = 1500) -> Context:
+                max_tokens: int = 1500, now: Any = None) -> Context:
         body = _clean(query=query, user_id=user_id, session_id=session_id,
-                      agent_id=agent_id, max_tokens=max_tokens)
+                      agent_id=agent_id, max_tokens=max_tokens, now=_time(now, "now"))
         d = self._call("POST", "/v1/context", json=body)
         return Context(d["text"], [ContextItem(**i) for i in d["items"]], d["warnings"],
                        d["tokens"], d.get("empty", False))

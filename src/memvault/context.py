@@ -85,7 +85,7 @@ def assemble(vault: Vault, query: str, *, user_id: str | None = None,
     v.check_content(query, vault.settings.max_content_chars, "query")
     budget = check_budget(max_tokens)
     at = now or _now()
-    hits = vault.retriever.search(scope, query, CONTEXT_K, Filters())
+    hits = vault.retriever.search(scope, query, CONTEXT_K, Filters(), at=at)
     with vault.store.read() as tx:
         profile = read_profile(tx, scope)
         turns = read_turns(tx, scope, session)

@@ -157,9 +157,11 @@ class Retriever:
             fused[mid]["stale_source"] = 1.0
         return fused, memories
 
-    def search(self, scope: Scope, query: str, k: int, f: Filters) -> list[Hit]:
+    def search(self, scope: Scope, query: str, k: int, f: Filters,
+               at: datetime | None = None) -> list[Hit]:
+        """`at`: the time the question is asked at (recency, time words); `f.as_of` wins."""
         pool = max(50, k * 5)
-        at = f.as_of or now()
+        at = f.as_of or at or now()
         focus = time_focus(query, at)
         if (focus is not None and focus.strict and f.since is None and f.until is None
                 and f.as_of is None):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import validate as v
-from ._util import content_hash, new_id, now
+from ._util import content_hash, new_id, now, parse_time
 from .config import Settings
 from .embed.base import Embedder
 from .errors import InvalidInput, NotFound, PolicyViolation
@@ -377,13 +377,18 @@ class Vault:
     def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
                session_id: str | None = None, k: int = 10, kinds: Sequence[str] | None = None,
                filters: Mapping[str, Any] | None = None, as_of: Any = None,
-               include_superseded: bool = False, tenant: str | None = None) -> builtins.list[Hit]:
+               include_superseded: bool = False, tenant: str | None = None,
+               now: Any = None) -> builtins.list[Hit]:
         """Hybrid search (keyword BM25 + vectors), fused and adjusted; active memories only
-        unless `include_superseded` or `as_of` (what was believed true at that time)."""
+        unless `include_superseded` or `as_of` (what was believed true at that time).
+        `now`: the time the question is asked at (default: the clock), from which recency
+        and time words in the query ("last week") are measured; unlike `as_of` it filters
+        nothing (replaying or evaluating old conversations)."""
         scope = self.scope(user_id, agent_id, session_id, tenant)
         v.check_content(query, self.settings.max_content_chars, "query")
         f = v.parse_filters(filters, kinds, None, as_of, include_superseded)
-        hits = self.retriever.search(scope, query, v.check_k(k, self.settings.max_k), f)
+        hits = self.retriever.search(scope, query, v.check_k(k, self.settings.max_k), f,
+                                     at=parse_time(now, "now"))
         self._audit_read(scope.tenant, "search", [h.id for h in hits], {"k": k}, touch=True,
                          scope=scope)
         return hits
@@ -516,11 +521,14 @@ class Vault:
 
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
                 agent_id: str | None = None, max_tokens: int = 1500,
-                tenant: str | None = None) -> Any:
+                tenant: str | None = None, now: Any = None) -> Any:
+        """The memories to put in a prompt for `query`, packed into `max_tokens` (a
+        `memvault.context.Context`); `now` as in `search`."""
         from .context import build_context
 
         return build_context(self, query, user_id=user_id, session_id=session_id,
-                             agent_id=agent_id, max_tokens=max_tokens, tenant=tenant)
+                             agent_id=agent_id, max_tokens=max_tokens, tenant=tenant,
+                             now=parse_time(now, "now"))
 
     def profile(self, *, user_id: str | None = None, agent_id: str | None = None,
                 tenant: str | None = None, abstractive: bool | None = None) -> Any:

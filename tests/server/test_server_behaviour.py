@@ -98,6 +98,19 @@ def test_supersession_by_key_and_as_of(api: Any) -> None:
     assert [h.memory.id for h in then] == [paris.id]
 
 
+def test_now_replays_the_time_of_a_question(api: Any) -> None:
+    api.add([{"role": "user", "content": "I repotted the fern on the balcony",
+              "timestamp": "2023-05-03T10:00:00Z"}], user_id="u", infer=False)
+    q = "what did I say about the fern last week?"
+    assert api.search(q, user_id="u") == []
+    hits = api.search(q, user_id="u", now="2023-05-10T09:00:00Z")
+    assert [h.memory.content for h in hits] == ["I repotted the fern on the balcony"]
+    assert hits[0].signals["time"] == 1.0
+    assert "balcony" in api.context(q, user_id="u", now="2023-05-10T09:00:00Z").text
+    with pytest.raises(memvault.InvalidInput, match="now"):
+        api.search(q, user_id="u", now="someday")
+
+
 def test_exact_duplicate_is_reinforced_not_duplicated(api: Any) -> None:
     a = api.remember("Likes jazz", user_id="u", kind="preference", confidence=0.6)
     b = api.remember("Likes jazz", user_id="u", kind="preference", confidence=0.8)

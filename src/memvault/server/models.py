@@ -196,6 +196,8 @@ class SearchIn(Strict):
     filters: FiltersIn = opt()
     as_of: When = opt(description="what was believed true at this time")
     include_superseded: bool = False
+    now: When = opt(description="the time the question is asked at (default: the server's "
+                    "clock): recency and time words are measured from it; filters nothing")
 
 
 class ContextIn(Strict):
@@ -204,6 +206,8 @@ class ContextIn(Strict):
     session_id: Id = opt()
     agent_id: Id = opt()
     max_tokens: whole(1, 100_000) = 1500  # type: ignore[valid-type]
+    now: When = opt(description="the time the question is asked at (default: the server's "
+                    "clock)")
 
 
 CHANGE_FIELDS = ("content", "key", "kind", "confidence", "importance", "tags", "metadata",

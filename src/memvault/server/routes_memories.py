@@ -69,7 +69,7 @@ def search(body: SearchIn, c: Caller) -> SearchOut:
         body.query, user_id=c.who.user(body.user_id), agent_id=body.agent_id,
         session_id=body.session_id, k=body.k, kinds=body.kinds,
         filters=body.filters.to_dict() if body.filters else None, as_of=body.as_of,
-        include_superseded=body.include_superseded, tenant=c.tenant,
+        include_superseded=body.include_superseded, tenant=c.tenant, now=body.now,
     )
     c.metrics.searches.labels(kind="search").inc()
     return SearchOut(hits=[HitOut.of(h) for h in cast("list[Hit]", hits)])
@@ -84,7 +84,7 @@ def context(body: ContextIn, c: Caller) -> ContextOut:
         raise NotAvailable("context assembly is not available in this build")
     out = c.vault.context(body.query, user_id=user_id,
                           session_id=body.session_id, agent_id=body.agent_id,
-                          max_tokens=body.max_tokens, tenant=c.tenant)
+                          max_tokens=body.max_tokens, tenant=c.tenant, now=body.now)
     c.metrics.searches.labels(kind="context").inc()
     return ContextOut.of(out)
 
