@@ -88,7 +88,7 @@ def _ask(vault: Any, q: Question, budgets: Sequence[int], turn_of: Mapping[str, 
          content: Mapping[str, str], full: int, run: ContextRun) -> None:
     for budget in budgets:
         t0 = time.perf_counter()
-        ctx = vault.context(q.question, user_id="u", max_tokens=budget)
+        ctx = vault.context(q.question, user_id="u", max_tokens=budget, now=q.question_date)
         run.context_seconds.append(time.perf_counter() - t0)
         run.rows.append({"id": q.id, "question_type": q.question_type, "budget": budget,
                          **evidence_inside(ctx.items, turn_of, q.evidence_turn_ids, content),
@@ -154,7 +154,8 @@ def context_markdown(summary: Mapping[str, Any], command: str, title: str,
     notes = [
         "Each conversation's turns are stored as messages with their dates (no extraction); "
         "each answerable question (abstention left out) is put to `vault.context(question, "
-        "max_tokens=budget)`. any / all: some / every evidence turn (`has_answer`) is an item "
+        "max_tokens=budget, now=question_date)`. any / all: some / every evidence turn "
+        "(`has_answer`) is an item "
         "of the context. whole: some evidence turn is inside and shown whole (turns longer "
         "than the per-item limit are shown cut). items: memories in the context. ctx tokens: "
         "the context's text, header included (mean; median beside it). full tokens: every "

@@ -57,7 +57,7 @@ def knowledge_update(path: str | Path, *, embedder: Any = "local", extractor: An
                         audit_reads=False) as vault:
             turn_of = _ingest(vault, sample, infer)
             for q in questions:
-                hits = vault.search(q.question, user_id="u", k=k)
+                hits = vault.search(q.question, user_id="u", k=k, now=q.question_date)
                 rows.append(score_question(q, sample, [_turns(h.memory, turn_of)
                                                        for h in hits]))
         if progress:
@@ -218,7 +218,8 @@ def update_markdown(runs: dict[str, dict[str, Any]], command: str, title: str, e
         f"Each `knowledge-update` question's history is replayed into a fresh vault, one "
         f"`add` per session with the real dates, with `infer=True` (rules extractor: messages "
         f"and the memories extracted from them) or `infer=False` (messages only); the "
-        f"question is then searched (top {k}). Newest evidence: the `has_answer` turns of the "
+        f"question is then searched at its question date (top {k}, `now=question_date`). "
+        f"Newest evidence: the `has_answer` turns of the "
         f"latest answer session; stale evidence: those of earlier answer sessions. A hit "
         f"counts for the turns it came from (a message for itself, an extracted memory for "
         f"its sources). A question succeeds when the newest evidence ranks before the stale "

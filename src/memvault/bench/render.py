@@ -79,7 +79,9 @@ def retrieval_markdown(summary: Mapping[str, Any], command: str, title: str, ima
         "Turn level: any@k / all@k = some / every evidence turn in the top k hits. Session "
         "level: recall_all@k = every evidence session among the top k distinct sessions of "
         "the hits; NDCG@10 over sessions. Questions without evidence (abstention) are left "
-        "out. `bm25` is a plain Okapi BM25 over the same turns (memvault.bench.bm25).",
+        "out. `bm25` is a plain Okapi BM25 over the same turns (memvault.bench.bm25). "
+        "Each question is asked at its question date (`search(..., now=question_date)`): "
+        "recency and time words are measured from it.",
         f"Embedder: {embedder}. Ingest: {speed.get('turns')} turns at "
         f"{_fmt(speed.get('ingest_msgs_per_s'))} messages/s (embedding cache warm); search "
         f"latency p50 {_fmt(lat.get('p50'))} ms, p95 {_fmt(lat.get('p95'))} ms.",

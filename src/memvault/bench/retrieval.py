@@ -96,7 +96,7 @@ def run_retrieval(
                 for name, w in variants.items():
                     vault.retriever.weights = w
                     t0 = time.perf_counter()
-                    hits = vault.search(q.question, user_id="u", k=kmax)
+                    hits = vault.search(q.question, user_id="u", k=kmax, now=q.question_date)
                     run.search_seconds.append(time.perf_counter() - t0)
                     ranked = [h.memory.metadata.get("turn_id", "") for h in hits]
                     run.rows[name].append(_score_row(q, ranked, session_of, ks))
