@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 import memvault
 from memvault.embed import HashEmbedder
 from memvault.textindex import (
@@ -73,3 +77,20 @@ def test_small_tenant_beside_a_big_one_finds_its_rows(vault: memvault.Vault) -> 
 def test_hash_embedder_is_deterministic() -> None:
     a, b = HashEmbedder().embed(["same text"]), HashEmbedder().embed(["same text"])
     assert (a == b).all()
+
+
+def test_keyword_budget_setting_reaches_the_store(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from memvault.config import load_settings
+
+    monkeypatch.setenv("MEMVAULT_KEYWORD_BUDGET", "2500")
+    with memvault.open(f"sqlite:///{tmp_path / 'a.db'}", embedder="hash",
+                       settings=load_settings()) as vault:
+        assert vault.store.match_budget == 2_500  # type: ignore[attr-defined]
+    monkeypatch.setenv("MEMVAULT_KEYWORD_BUDGET", "0")
+    with memvault.open(f"sqlite:///{tmp_path / 'b.db'}", embedder="hash",
+                       settings=load_settings()) as vault:
+        assert vault.store.match_budget is None  # type: ignore[attr-defined]
+    monkeypatch.setenv("MEMVAULT_KEYWORD_BUDGET", "lots")
+    with pytest.raises(memvault.ConfigError, match="keyword_budget"):
+        load_settings()

@@ -41,6 +41,7 @@ class Settings:
     audit_reads: bool = True
     durable: bool = False  # synchronous=FULL instead of NORMAL
     busy_timeout_ms: int = 10_000
+    keyword_budget: int = 6_000  # SQLite keyword leg: rows its terms may match in all; 0 = none
     policy_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8420

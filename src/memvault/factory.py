@@ -17,7 +17,8 @@ def make_store(url: str, settings: Settings) -> Store:
         from .stores.sqlite import SqliteStore
 
         return SqliteStore(":memory:", durable=settings.durable,
-                           busy_timeout_ms=settings.busy_timeout_ms)
+                           busy_timeout_ms=settings.busy_timeout_ms,
+                           match_budget=settings.keyword_budget or None)
     if url.startswith("sqlite:///"):
         from .stores.sqlite import SqliteStore
 
@@ -25,7 +26,8 @@ def make_store(url: str, settings: Settings) -> Store:
         if not path:
             raise ConfigError("sqlite URL has no path: use sqlite:///path/to/file.db")
         return SqliteStore(str(Path(path).expanduser()), durable=settings.durable,
-                           busy_timeout_ms=settings.busy_timeout_ms)
+                           busy_timeout_ms=settings.busy_timeout_ms,
+                           match_budget=settings.keyword_budget or None)
     if url.startswith(("postgresql://", "postgres://")):
         try:
             from .stores.postgres import PostgresStore

@@ -42,7 +42,8 @@ def _is_busy(exc: Exception) -> bool:
 
 
 class SqliteStore:
-    def __init__(self, path: str, *, durable: bool = False, busy_timeout_ms: int = 10_000):
+    def __init__(self, path: str, *, durable: bool = False, busy_timeout_ms: int = 10_000,
+                 match_budget: int | None = MATCH_BUDGET):
         self.path = path
         self.in_memory = path == ":memory:"
         self.url = "sqlite://:memory:" if self.in_memory else f"sqlite:///{path}"
@@ -50,7 +51,7 @@ class SqliteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self.index = VectorIndex()
         self.df_cache: dict[str, tuple[int, int]] = {}  # term -> (documents, changelog seq)
-        self.match_budget: int | None = MATCH_BUDGET  # see textindex.plan_keyword_query
+        self.match_budget = match_budget  # see textindex.plan_keyword_query (None: none)
         self._local = threading.local()
         self._conns: list[Any] = []
         self._conns_lock = threading.Lock()
