@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .textindex import MATCH_BUDGET
 
 
 def _default_home() -> str:
@@ -41,7 +42,7 @@ class Settings:
     audit_reads: bool = True
     durable: bool = False  # synchronous=FULL instead of NORMAL
     busy_timeout_ms: int = 10_000
-    keyword_budget: int = 6_000  # SQLite keyword leg: rows its terms may match in all; 0 = none
+    keyword_budget: int = MATCH_BUDGET  # SQLite keyword leg: rows its terms match; 0 = none
     policy_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8420

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -95,6 +96,21 @@ MATCH_BUDGET = 6_000  # matching rows the kept terms may have in all (the rarest
 SCOPE_TOKEN_SHARE = 0.1  # narrow by scope tokens only for scopes under this share of rows
 
 
+def within_budget(terms: Sequence[str], df: Mapping[str, int],
+                  budget: int | None) -> list[str]:
+    """`terms` (their order and repeats kept) without the commonest ones past `budget`:
+    the distinct terms, rarest first, while their document counts add up to at most
+    `budget`; the rarest always stays; None keeps them all. Pure; both stores use it."""
+    keep: set[str] = set()
+    total = 0
+    for t in sorted(set(terms), key=lambda t: (df.get(t, 0), t)):
+        if keep and budget is not None and total + df.get(t, 0) > budget:
+            break
+        keep.add(t)
+        total += df.get(t, 0)
+    return [t for t in terms if t in keep]
+
+
 def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope: int,
                        limit: int, budget: int | None = MATCH_BUDGET) -> KeywordPlan:
     """Bound the keyword leg's cost (pure). FTS5's bm25() reads the whole posting list of
@@ -114,15 +130,9 @@ def plan_keyword_query(terms: list[str], df: dict[str, int], n_all: int, n_scope
     """
     present = [t for t in terms if df.get(t, 0) > 0]
     cutoff = max(1000, n_scope // 100)
-    ranked = sorted(set(present), key=lambda t: (df[t], t))
-    allowed: set[str] = set()
-    total = 0
-    for t in [t for t in ranked if df[t] <= cutoff] or ranked[:2]:
-        if allowed and budget is not None and total + df[t] > budget:
-            break
-        allowed.add(t)
-        total += df[t]
-    kept = [t for t in present if t in allowed]  # the query's order and repeats
+    two_rarest = set(sorted(set(present), key=lambda t: (df[t], t))[:2])
+    rare = [t for t in present if df[t] <= cutoff] or [t for t in present if t in two_rarest]
+    kept = within_budget(rare, df, budget)
     selective = n_scope < SCOPE_TOKEN_SHARE * n_all
     widen = 1 if selective else max(1, min(10, round(n_all / max(1, n_scope))))
     return KeywordPlan(tuple(kept), selective, limit * 2 * widen)

@@ -16,7 +16,7 @@ filters (broad scopes); and a vector search of a small share of a large tenant i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from ..textindex import within_budget  # shared with SQLite's keyword plan
 
 # ts_rank_cd normalisation 1|32: divide by 1 + log(document length) (BM25's length
 # normalisation, roughly) and map to rank/(rank+1) in [0, 1).
@@ -32,19 +32,6 @@ KEYWORD_BUDGET = 5_000
 # exact 10,100 rows 58 ms, HNSW at a 1% share 119 ms, at 21% 13 ms. Exact is cheaper
 # while r * r < EXACT_SHARE_K * tenant rows (r < 14,000 at 1M, < 4,500 at 100k).
 EXACT_SHARE_K = 200
-
-
-def within_budget(terms: Sequence[str], df: Mapping[str, int], budget: int) -> list[str]:
-    """The terms, rarest first, while their summed document frequency stays within
-    `budget`; the rarest is always kept. Order of `terms` is preserved."""
-    keep: set[str] = set()
-    total = 0
-    for t in sorted(terms, key=lambda t: (df.get(t, 0), t)):
-        if keep and total + df.get(t, 0) > budget:
-            break
-        keep.add(t)
-        total += df.get(t, 0)
-    return [t for t in terms if t in keep]
 
 
 def keyword_narrow(scope_rows: int, candidates: int) -> bool:
